@@ -1,0 +1,76 @@
+"""Bit-packing of integer codes, shared by the ``.cdc`` file format and the packet format.
+
+Codes of shape ``[K, T]`` (K codebooks, T frames) are written frame-major: frame 0's K codes
+(coarse first), then frame 1's, and so on. Each code takes ``bits`` bits, most significant bit
+first; the last byte is padded with zero bits. Example with ``bits=10``: codes ``[[1], [2]]``
+(K=2, T=1) are the 20 bits ``0000000001 0000000010`` + 4 zero bits = ``00 40 20``.
+
+Everything is vectorised with numpy: no Python loop per code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import FormatError
+
+MIN_BITS, MAX_BITS = 1, 16
+
+
+def packed_size(num_codes: int, bits: int) -> int:
+    """Bytes needed for ``num_codes`` codes of ``bits`` bits each: ``ceil(num_codes * bits / 8)``."""
+    return (num_codes * bits + 7) // 8
+
+
+def _check_bits(bits: int) -> None:
+    if not isinstance(bits, (int, np.integer)) or not MIN_BITS <= bits <= MAX_BITS:
+        raise ValueError(f"bits per code must be {MIN_BITS}..{MAX_BITS}, got {bits!r}")
+
+
+def pack_codes(codes: np.ndarray, bits: int) -> bytes:
+    """Pack integer codes of shape ``[K, T]`` frame-major, ``bits`` bits each, MSB first.
+
+    Raises ``ValueError`` (a caller bug, not a format error) for a non-integer or non-2-D
+    array, unsupported ``bits`` or a code outside ``[0, 2**bits)``.
+    """
+    _check_bits(bits)
+    codes = np.asarray(codes)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must have shape [K, T], got shape {codes.shape}")
+    if codes.size and codes.dtype.kind not in "iu":
+        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    if codes.size == 0:
+        return b""
+    lo, hi = int(codes.min()), int(codes.max())
+    if lo < 0 or hi >= 1 << bits:
+        raise ValueError(f"codes must lie in [0, {1 << bits}) for {bits} bits, got [{lo}, {hi}]")
+    flat = codes.T.reshape(-1).astype(">u2")  # frame-major, big-endian 16-bit
+    bit_rows = np.unpackbits(flat.view(np.uint8).reshape(-1, 2), axis=1)  # [N, 16], MSB first
+    return np.packbits(bit_rows[:, 16 - bits:].reshape(-1)).tobytes()
+
+
+def unpack_codes(data: bytes, num_codebooks: int, num_frames: int, bits: int) -> np.ndarray:
+    """Inverse of :func:`pack_codes`: an ``int64`` array of shape ``[num_codebooks, num_frames]``.
+
+    Raises ``FormatError`` when ``len(data)`` is not exactly ``packed_size(K * T, bits)`` or
+    when the padding bits of the last byte are not zero.
+    """
+    _check_bits(bits)
+    if num_codebooks < 0 or num_frames < 0:
+        raise ValueError("num_codebooks and num_frames must be >= 0")
+    n = num_codebooks * num_frames
+    expected = packed_size(n, bits)
+    if len(data) != expected:
+        raise FormatError(
+            f"code payload is {len(data)} bytes, expected {expected} for "
+            f"{num_codebooks} x {num_frames} codes of {bits} bits"
+        )
+    if n == 0:
+        return np.zeros((num_codebooks, num_frames), dtype=np.int64)
+    all_bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+    if all_bits[n * bits:].any():
+        raise FormatError("nonzero padding bits after the last code")
+    rows = np.zeros((n, 16), dtype=np.uint8)
+    rows[:, 16 - bits:] = all_bits[: n * bits].reshape(n, bits)
+    flat = np.packbits(rows, axis=1).view(">u2").reshape(-1).astype(np.int64)
+    return flat.reshape(num_frames, num_codebooks).T.copy()

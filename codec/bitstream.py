@@ -1,0 +1,204 @@
+"""The ``.cdc`` file format: a small header, the bit-packed codes and a CRC32.
+
+Layout (little-endian; see ``docs/FORMAT.md`` for the byte-by-byte table)::
+
+    magic b"CODC" (4) | format version u8 | header length u8 (= 26) | model id (8 bytes)
+    | input sample rate u32 | original length in samples u64 | num codebooks u8
+    | bits per code u8 | num frames u32 | payload (bit-packed codes) | CRC32 u32
+
+The CRC is ``zlib.crc32`` of every byte before it. :func:`read_bitstream` verifies everything
+and raises :class:`~codec.errors.FormatError` (one line, says what is wrong) for any defect.
+It never allocates more than the input's own size: lengths claimed by the header are checked
+against the actual byte count before any payload is decoded.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bitpack import MAX_BITS, MIN_BITS, pack_codes, packed_size, unpack_codes
+from .errors import FormatError
+from .version import FORMAT_VERSION
+
+MAGIC = b"CODC"
+CODEC_SAMPLE_RATE = 16000  # the rate the model works at
+FRAME_SIZE = 320  # samples per frame at CODEC_SAMPLE_RATE (20 ms)
+MODEL_ID_SIZE = 8
+MAX_SAMPLE_RATE = 1_000_000
+MAX_CODEBOOKS = 64
+
+_PREFIX = struct.Struct("<4sBB")  # magic, version, header length
+_FIELDS = struct.Struct("<8sIQBBI")  # model id, sample rate, samples, codebooks, bits, frames
+HEADER_LENGTH = _FIELDS.size  # the value of the header-length byte: 26
+HEADER_SIZE = _PREFIX.size + _FIELDS.size  # bytes before the payload: 32
+TRAILER_SIZE = 4  # CRC32
+
+
+def output_samples_for(num_samples: int, sample_rate: int) -> int:
+    """Samples that ``num_samples`` at ``sample_rate`` become at 16 kHz, rounded half up.
+
+    Exact integer arithmetic (no float rounding), so every reader agrees on the length.
+    """
+    return (2 * num_samples * CODEC_SAMPLE_RATE + sample_rate) // (2 * sample_rate)
+
+
+def frames_for(num_samples: int, sample_rate: int) -> int:
+    """Number of 20 ms frames coding ``num_samples`` input samples: ``ceil(output / 320)``.
+
+    ``output = output_samples_for(num_samples, sample_rate)``; 0 samples give 0 frames.
+    The writer and the reader both use this rule.
+    """
+    return -(-output_samples_for(num_samples, sample_rate) // FRAME_SIZE)
+
+
+@dataclass(frozen=True)
+class Header:
+    """The fields of a ``.cdc`` header (everything except magic, version and lengths)."""
+
+    model_id: bytes
+    sample_rate: int
+    num_samples: int
+    num_codebooks: int
+    codebook_bits: int
+    num_frames: int
+
+    @property
+    def duration_s(self) -> float:
+        """Duration of the original audio in seconds."""
+        return self.num_samples / self.sample_rate
+
+    @property
+    def output_samples(self) -> int:
+        """Length in samples of the decoded audio at 16 kHz."""
+        return output_samples_for(self.num_samples, self.sample_rate)
+
+    @property
+    def payload_size(self) -> int:
+        """Bytes of bit-packed codes."""
+        return packed_size(self.num_codebooks * self.num_frames, self.codebook_bits)
+
+    @property
+    def file_size(self) -> int:
+        """Total size of the file in bytes: header + payload + CRC."""
+        return HEADER_SIZE + self.payload_size + TRAILER_SIZE
+
+    @property
+    def nominal_kbps(self) -> float:
+        """Bitrate of the codes alone: ``K * bits * 50 / 1000``."""
+        return self.num_codebooks * self.codebook_bits * CODEC_SAMPLE_RATE / FRAME_SIZE / 1000
+
+
+def true_bitrate_kbps(header: Header, file_size: int) -> float:
+    """Bitrate of a whole file (header and CRC included) in kbit/s; 0.0 for empty audio."""
+    if header.num_samples == 0:
+        return 0.0
+    return file_size * 8 / header.duration_s / 1000
+
+
+def _check_header(h: Header) -> None:
+    """Raise FormatError unless the header's fields are valid and consistent."""
+    if not isinstance(h.model_id, bytes) or len(h.model_id) != MODEL_ID_SIZE:
+        raise FormatError(f"model id must be {MODEL_ID_SIZE} bytes, got {h.model_id!r}")
+    if not 0 < h.sample_rate <= MAX_SAMPLE_RATE:
+        raise FormatError(f"invalid sample rate {h.sample_rate} (must be 1..{MAX_SAMPLE_RATE})")
+    if not 0 < h.num_codebooks <= MAX_CODEBOOKS:
+        raise FormatError(f"invalid number of codebooks {h.num_codebooks} (must be 1..{MAX_CODEBOOKS})")
+    if not MIN_BITS <= h.codebook_bits <= MAX_BITS:
+        raise FormatError(f"invalid bits per code {h.codebook_bits} (must be {MIN_BITS}..{MAX_BITS})")
+    if not 0 <= h.num_samples < 1 << 64:
+        raise FormatError(f"invalid number of samples {h.num_samples}")
+    expected = frames_for(h.num_samples, h.sample_rate)
+    if h.num_frames != expected:
+        raise FormatError(
+            f"frame count {h.num_frames} inconsistent with {h.num_samples} samples at "
+            f"{h.sample_rate} Hz (expected {expected} frames)"
+        )
+    if expected >= 1 << 32:
+        raise FormatError(f"too many frames ({expected}) for the u32 frame count")
+
+
+def write_bitstream(header: Header, codes: np.ndarray) -> bytes:
+    """Serialise ``header`` and ``codes`` (shape ``[num_codebooks, num_frames]``) to bytes.
+
+    Raises ``FormatError`` for an invalid header and ``ValueError`` for codes that do not
+    match it (wrong shape or out-of-range values).
+    """
+    _check_header(header)
+    codes = np.asarray(codes)
+    if codes.shape != (header.num_codebooks, header.num_frames):
+        raise ValueError(
+            f"codes shape {codes.shape} does not match header "
+            f"({header.num_codebooks}, {header.num_frames})"
+        )
+    body = (
+        _PREFIX.pack(MAGIC, FORMAT_VERSION, HEADER_LENGTH)
+        + _FIELDS.pack(header.model_id, header.sample_rate, header.num_samples,
+                       header.num_codebooks, header.codebook_bits, header.num_frames)
+        + pack_codes(codes, header.codebook_bits)
+    )
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def _as_bytes(data) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
+def read_header(data: bytes) -> Header:
+    """Parse and validate the header at the start of ``data`` (for ``codec info``).
+
+    Checks magic, version, header length and every field, but neither the payload nor the
+    CRC: ``data`` may be just the first :data:`HEADER_SIZE` bytes of a file. Use
+    :func:`read_bitstream` to verify a whole file.
+    """
+    data = _as_bytes(data)
+    if len(data) < 4 or data[:4] != MAGIC:
+        if MAGIC.startswith(data):
+            raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
+        raise FormatError("not a codec bitstream (bad magic)")
+    if len(data) < _PREFIX.size:
+        raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
+    _, version, header_length = _PREFIX.unpack_from(data)
+    if version != FORMAT_VERSION:
+        raise FormatError(
+            f"unsupported bitstream format version {version} (this codec reads version {FORMAT_VERSION})"
+        )
+    if header_length != HEADER_LENGTH:
+        raise FormatError(f"header length {header_length} does not match version {version} ({HEADER_LENGTH})")
+    if len(data) < HEADER_SIZE:
+        raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
+    header = Header(*_FIELDS.unpack_from(data, _PREFIX.size))
+    _check_header(header)
+    return header
+
+
+def read_bitstream(data: bytes, expected_model_id: bytes | None = None) -> tuple[Header, np.ndarray]:
+    """Verify a whole ``.cdc`` file and return ``(header, codes)``.
+
+    ``codes`` is an ``int64`` array of shape ``[num_codebooks, num_frames]``. Checks, in
+    order: header (see :func:`read_header`), exact total size (truncation / trailing bytes),
+    CRC, then the model id when ``expected_model_id`` is given. Raises only ``FormatError``.
+    """
+    data = _as_bytes(data)
+    header = read_header(data)
+    expected = header.file_size  # computed from validated fields; nothing allocated
+    if len(data) < expected:
+        raise FormatError(f"truncated bitstream ({len(data)} bytes, header says {expected})")
+    if len(data) > expected:
+        raise FormatError(f"{len(data) - expected} trailing bytes after the bitstream ({expected} bytes)")
+    (stored_crc,) = struct.unpack_from("<I", data, expected - TRAILER_SIZE)
+    if zlib.crc32(data[: expected - TRAILER_SIZE]) != stored_crc:
+        raise FormatError("CRC mismatch: the bitstream is corrupted")
+    if expected_model_id is not None and header.model_id != expected_model_id:
+        raise FormatError(
+            f"encoded by another model (id {header.model_id.hex()}, "
+            f"this model is {bytes(expected_model_id).hex()})"
+        )
+    payload = data[HEADER_SIZE : expected - TRAILER_SIZE]
+    codes = unpack_codes(payload, header.num_codebooks, header.num_frames, header.codebook_bits)
+    return header, codes

@@ -1,0 +1,1 @@
+"""Live-streaming network formats: the UDP packet layout (see docs/PROTOCOL.md)."""
