@@ -1,0 +1,156 @@
+"""Residual vector quantizer: coarse codebooks first, any prefix of them decodes.
+
+Each level quantizes what the previous levels left over. Codebooks are learnt by exponential
+moving averages of the vectors assigned to each code (VQ-VAE-2 / SoundStream), initialised by
+k-means on the first training batch; codes that fall out of use are restarted on random vectors
+of the current batch, so the codebooks do not collapse. Gradients reach the encoder through the
+straight-through estimator and the per-level commitment losses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass
+class QuantizerOutput:
+    quantized: torch.Tensor        # [B, D, T] straight-through sum of the used levels
+    codes: torch.Tensor            # [B, K, T] int64, all levels computed
+    commit_loss: torch.Tensor      # scalar, mean over levels
+    perplexity: torch.Tensor       # [K] codebook usage perplexity per level, this batch
+
+
+def _kmeans(x: torch.Tensor, k: int, iters: int = 10) -> torch.Tensor:
+    """A few Lloyd iterations from random samples; empty clusters keep their old centre."""
+    centres = x[torch.randint(len(x), (k,), device=x.device)]
+    for _ in range(iters):
+        idx = torch.cdist(x, centres).argmin(-1)
+        counts = torch.bincount(idx, minlength=k).to(x.dtype)
+        sums = torch.zeros_like(centres).index_add_(0, idx, x)
+        centres = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None], centres)
+    return centres
+
+
+class VectorQuantizer(nn.Module):
+    """One EMA codebook of ``size`` vectors of ``dim`` floats."""
+
+    def __init__(self, dim: int, size: int, decay: float = 0.99, dead_threshold: float = 1.0):
+        super().__init__()
+        self.size, self.decay, self.dead_threshold = size, decay, dead_threshold
+        self.register_buffer("codebook", torch.randn(size, dim) * 0.1)
+        # Training-only statistics: not saved with the shipped weights (see ``model.py``).
+        self.register_buffer("ema_count", torch.ones(size))
+        self.register_buffer("ema_sum", self.codebook.clone())
+        self.register_buffer("initialised", torch.tensor(False))
+
+    def nearest(self, x: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest code for each row of ``x`` [N, D]."""
+        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change the argmin.
+        scores = torch.addmm((self.codebook * self.codebook).sum(-1), x, self.codebook.t(),
+                             alpha=-2.0)
+        return scores.argmin(-1)
+
+    def lookup(self, idx: torch.Tensor) -> torch.Tensor:
+        return F.embedding(idx, self.codebook)
+
+    @torch.no_grad()
+    def initialise(self, x: torch.Tensor) -> None:
+        """k-means on the first training batch, once (also marks loaded weights as trained)."""
+        if not bool(self.initialised):
+            self.codebook.copy_(_kmeans(x, self.size))
+            self.ema_sum.copy_(self.codebook)
+            self.ema_count.fill_(1.0)
+            self.initialised.fill_(True)
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor, idx: torch.Tensor) -> None:
+        """EMA step of counts and sums, then restart codes used less than ``dead_threshold``."""
+        counts = torch.bincount(idx, minlength=self.size).to(x.dtype)
+        sums = torch.zeros_like(self.codebook).index_add_(0, idx, x)
+        self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+        self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
+        n = self.ema_count.sum()  # Laplace smoothing keeps rare codes away from zero division
+        count = (self.ema_count + 1e-5) / (n + self.size * 1e-5) * n
+        self.codebook.copy_(self.ema_sum / count[:, None])
+        dead = self.ema_count < self.dead_threshold
+        if dead.any():
+            fresh = x[torch.randint(len(x), (int(dead.sum()),), device=x.device)]
+            self.codebook[dead] = fresh
+            self.ema_sum[dead] = fresh
+            self.ema_count[dead] = 1.0
+
+
+class ResidualVQ(nn.Module):
+    """``num_codebooks`` levels of ``VectorQuantizer`` over ``dim``-dimensional latents."""
+
+    def __init__(self, dim: int, num_codebooks: int, codebook_size: int):
+        super().__init__()
+        self.levels = nn.ModuleList(VectorQuantizer(dim, codebook_size)
+                                    for _ in range(num_codebooks))
+
+    @property
+    def num_codebooks(self) -> int:
+        return len(self.levels)
+
+    def forward(self, z: torch.Tensor, active: torch.Tensor | None = None) -> QuantizerOutput:
+        """Quantize latents ``z`` [B, D, T] with every level (training and analysis).
+
+        ``active`` [B] (int) is the number of levels whose output reaches the decoder for each
+        item: quantizer dropout, so one model serves every bitrate. ``None`` uses all levels.
+        """
+        b, d, t = z.shape
+        residual = z.transpose(1, 2).reshape(-1, d)
+        total = torch.zeros_like(residual)
+        codes, commits, perplexities = [], [], []
+        if active is not None:
+            row_active = active.repeat_interleave(t)
+        for i, level in enumerate(self.levels):
+            if self.training:
+                level.initialise(residual.detach())
+            idx = level.nearest(residual.detach())
+            q = level.lookup(idx)
+            if self.training:
+                level.update(residual.detach(), idx)
+            commits.append(F.mse_loss(residual, q.detach()))
+            q_st = residual + (q - residual).detach()  # straight-through
+            use = 1.0 if active is None else (row_active > i).to(z.dtype)[:, None]
+            total = total + q_st * use
+            residual = residual - q.detach()
+            codes.append(idx)
+            probs = torch.bincount(idx, minlength=level.size).to(z.dtype) / len(idx)
+            perplexities.append(torch.exp(-(probs * (probs + 1e-10).log()).sum()))
+        quantized = total.reshape(b, t, d).transpose(1, 2)
+        codes_t = torch.stack(codes, 0).reshape(-1, b, t).transpose(0, 1)
+        return QuantizerOutput(quantized, codes_t, torch.stack(commits).mean(),
+                               torch.stack(perplexities))
+
+    @torch.no_grad()
+    def encode(self, z: torch.Tensor, num_codebooks: int) -> torch.Tensor:
+        """Latents [B, D, T] -> codes [B, K, T] from the first ``num_codebooks`` levels."""
+        b, d, t = z.shape
+        residual = z.transpose(1, 2).reshape(-1, d)
+        codes = []
+        for level in self.levels[:num_codebooks]:
+            idx = level.nearest(residual)
+            residual = residual - level.lookup(idx)
+            codes.append(idx)
+        if not codes:
+            return z.new_zeros(b, 0, t, dtype=torch.long)
+        return torch.stack(codes, 0).reshape(-1, b, t).transpose(0, 1)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes [B, K, T] (any K up to ``num_codebooks``) -> latents [B, D, T]."""
+        b, k, t = codes.shape
+        if k > self.num_codebooks:
+            raise ValueError(f"{k} codebooks given, the model has {self.num_codebooks}")
+        out = None
+        for i in range(k):
+            q = self.levels[i].lookup(codes[:, i])
+            out = q if out is None else out + q
+        dim = self.levels[0].codebook.shape[1]
+        return codes.new_zeros(b, t, dim, dtype=torch.float32).transpose(1, 2) if out is None \
+            else out.transpose(1, 2)

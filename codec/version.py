@@ -1,0 +1,9 @@
+"""One version number ties the code, the shipped weights and the wire formats together.
+
+``FORMAT_VERSION`` is written into every bitstream file, every packet and the weights' config;
+a reader refuses any other value. Bump it whenever a change makes old files, packets or weights
+unreadable by the new code (or new ones by the old code).
+"""
+
+__version__ = "0.1.0"
+FORMAT_VERSION = 1
