@@ -1,0 +1,1 @@
+"""Training: data, losses and the loop (used by ``scripts/train.py``)."""

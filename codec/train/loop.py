@@ -1,0 +1,183 @@
+"""The training loop: resumable, seeded, logged to CSV (and TensorBoard when installed).
+
+A run directory holds ``checkpoint.pt`` (model + optimizer + step, loadable with
+``weights_only=True``), ``train.csv`` / ``valid.csv`` logs and ``best/`` (the exported model with the lowest held-out
+log-mel distance, in the shipped format). A new run can start from shipped weights
+(``init_from``) with a fresh optimizer and a short learning-rate warm-up, so separate sessions
+of training add up.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ..model import Codec, build_codec, load_model, save_model, CodecConfig
+from .data import Augment, SpeechCorpus, fixed_crops
+from .losses import MultiResolutionSpectralLoss
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 10000
+    batch_size: int = 16
+    crop_seconds: float = 1.0
+    lr: float = 1e-3
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    commit_weight: float = 1.0
+    stft_weight: float = 1.0
+    log_every: int = 25
+    eval_every: int = 250
+    seed: int = 0
+
+
+def _lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 10% of ``lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    frac = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+class Trainer:
+    def __init__(self, run_dir: Path, train: SpeechCorpus, valid: SpeechCorpus | None,
+                 cfg: TrainConfig, model_config: CodecConfig | None = None,
+                 init_from: Path | None = None, device: str = "cpu"):
+        self.run_dir, self.cfg, self.device = Path(run_dir), cfg, torch.device(device)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.train, self.valid = train, valid
+        torch.manual_seed(cfg.seed)
+        self.model: Codec = load_model(init_from).train() if init_from else build_codec(
+            model_config)
+        self.model.to(self.device)
+        self.loss = MultiResolutionSpectralLoss(self.model.config.sample_rate).to(self.device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
+                                     weight_decay=0.0)
+        self.augment = Augment()
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.step, self.best = 0, float("inf")
+        hop = self.model.hop
+        self.crop = math.ceil(cfg.crop_seconds * 16000 / hop) * hop
+        self.levels = torch.tensor([self.model.config.codebooks_for(b)
+                                    for b in self.model.config.bitrates])
+        self._resume()
+        self._valid_batch = fixed_crops(valid, 32, 3 * 16000) if valid and len(valid) else None
+        self._tb = self._tensorboard()
+
+    # -- persistence -------------------------------------------------------------------------
+    def _resume(self) -> None:
+        ckpt = self.run_dir / "checkpoint.pt"
+        if not ckpt.exists():
+            return
+        state = torch.load(ckpt, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.gen.set_state(state["generator"])
+        self.step, self.best = int(state["step"]), float(state["best"])
+
+    def save_checkpoint(self) -> None:
+        tmp = self.run_dir / "checkpoint.pt.tmp"
+        torch.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                    "generator": self.gen.get_state(), "step": self.step, "best": self.best},
+                   tmp)
+        tmp.replace(self.run_dir / "checkpoint.pt")
+
+    def _tensorboard(self):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # optional extra
+            return None
+        return SummaryWriter(str(self.run_dir / "tb"))
+
+    def _log(self, values: dict[str, float], name: str = "train") -> None:
+        path = self.run_dir / f"{name}.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(values))
+            if new:
+                w.writeheader()
+            w.writerow(values)
+        if self._tb is not None:
+            for k, v in values.items():
+                if k != "step":
+                    self._tb.add_scalar(k, v, self.step)
+
+    # -- one step ----------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        self.model.train()
+        wav = self.augment(self.train.crops(self.cfg.batch_size, self.crop, self.gen), self.gen)
+        wav = wav.to(self.device)
+        # Quantizer dropout: each item is trained at one of the supported bitrates.
+        pick = torch.randint(len(self.levels), (wav.shape[0],), generator=self.gen)
+        active = self.levels[pick].to(self.device)
+        for group in self.opt.param_groups:
+            group["lr"] = _lr_at(self.step, self.cfg)
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.device.type == "cuda"):
+            recon, q = self.model(wav, active)
+        terms = self.loss(recon, wav)
+        terms["vq/commit"] = q.commit_loss
+        total = (terms["mel/loss"] + self.cfg.stft_weight * (terms["stft/sc"] + terms["stft/logmag"])
+                 + self.cfg.commit_weight * q.commit_loss)
+        self.opt.zero_grad(set_to_none=True)
+        total.backward()
+        grad = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.opt.step()
+        self.step += 1
+        out = {k: float(v.detach()) for k, v in terms.items()}
+        out.update({"loss/total": float(total.detach()), "opt/grad_norm": float(grad),
+                    "opt/lr": self.opt.param_groups[0]["lr"],
+                    "vq/perplexity_first": float(q.perplexity[0]),
+                    "vq/perplexity_last": float(q.perplexity[-1]),
+                    "vq/perplexity_mean": float(q.perplexity.mean())})
+        return out
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Held-out log-mel distance (the model-selection metric) at each bitrate."""
+        from ..evaluation.metrics import log_mel_distance
+        self.model.eval()
+        out = {}
+        wav = self._valid_batch
+        for kbps in self.model.config.bitrates:
+            codes = self.model.encode(wav.to(self.device), self.model.config.codebooks_for(kbps))
+            recon = self.model.decode(codes)[..., : wav.shape[-1]].cpu()
+            dist = sum(log_mel_distance(w[0].numpy(), r[0].numpy()) for w, r in zip(wav, recon))
+            out[f"valid/log_mel@{kbps:g}"] = dist / len(wav)
+        return out
+
+    def export(self, directory: Path, metric: float) -> None:
+        save_model(self.model.cpu(), directory, extra={
+            "training": {"step": self.step, "valid_log_mel@6": metric,
+                         "train_hours": round(self.train.hours, 3), **asdict(self.cfg)}})
+        self.model.to(self.device)
+
+    def run(self) -> None:
+        bar = tqdm(total=self.cfg.steps, initial=self.step, desc="train", dynamic_ncols=True,
+                   mininterval=1 if sys.stderr.isatty() else 30)
+        t0, last = time.time(), {}
+        while self.step < self.cfg.steps:
+            last = self.train_step()
+            bar.update(1)
+            if self.step % self.cfg.log_every == 0:
+                bar.set_postfix(mel=f"{last['mel/loss']:.3f}", ppl=f"{last['vq/perplexity_mean']:.0f}")
+                self._log({"step": self.step, "time/elapsed_s": round(time.time() - t0, 1), **last})
+            if self.step % self.cfg.eval_every == 0 or self.step == self.cfg.steps:
+                if self._valid_batch is not None:
+                    scores = self.validate()
+                    self._log({"step": self.step, **scores}, "valid")
+                    metric = scores["valid/log_mel@6"]
+                    if metric < self.best:
+                        self.best = metric
+                        self.export(self.run_dir / "best", metric)
+                    bar.write(f"step {self.step}: " + ", ".join(
+                        f"{k} {v:.4f}" for k, v in scores.items()))
+                self.save_checkpoint()
+        bar.close()

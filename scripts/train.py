@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Train the codec on a folder or manifest of speech (default: ../shared/data/train.tsv).
+
+Resumes from RUN_DIR/checkpoint.pt when it exists; ``--init-from codec/weights`` starts from the
+shipped weights with a fresh optimizer. The best held-out model is exported to RUN_DIR/best,
+ready to copy into codec/weights/.
+
+    python scripts/train.py --run runs/cpu1 --steps 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from codec.model import CodecConfig
+from codec.train.data import SpeechCorpus, list_utterances, split_by_speaker
+from codec.train.loop import TrainConfig, Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(ROOT.parent / "shared/data/train.tsv"),
+                   help="a .tsv manifest or a folder of audio files (never the eval set)")
+    p.add_argument("--run", required=True, help="run directory (checkpoints, logs, best/)")
+    p.add_argument("--holdout", type=float, default=0.05, help="fraction of speakers held out")
+    p.add_argument("--init-from", help="start from a saved model directory")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    for f in fields(TrainConfig):
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    train_utts, valid_utts = split_by_speaker(list_utterances(args.data), args.holdout)
+    quiet = not sys.stderr.isatty()
+    train = SpeechCorpus(train_utts, progress=lambda x: tqdm(x, "load train", disable=quiet))
+    valid = SpeechCorpus(valid_utts, progress=lambda x: tqdm(x, "load held-out", disable=quiet))
+    print(f"train: {len(train)} files, {train.hours:.2f} h; held out: {len(valid)} files, "
+          f"{valid.hours:.2f} h")
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    trainer = Trainer(Path(args.run), train, valid, cfg, CodecConfig(),
+                      Path(args.init_from) if args.init_from else None, args.device)
+    trainer.run()
+
+
+if __name__ == "__main__":
+    main()
