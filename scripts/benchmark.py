@@ -1,0 +1,263 @@
+"""Speed, memory, start-up and latency benchmark of this codec, with Lyra v2 and Opus as peers.
+
+All on one thread (``torch.set_num_threads(1)``, TFLite ``num_threads=1``, offline runs pinned
+to CPU 0 with ``taskset -c 0``):
+
+(a) streaming: per-frame ``StreamEncoder.encode`` and ``StreamDecoder.decode`` times over about
+    30 s of speech at 6 kbps (median and p99, after a 1 s warm-up on other instances), and the
+    same for Lyra v2 at 6 kbps (encoder + quantizer encode; quantizer decode + LyraGAN);
+(b) offline: ``python -m codec encode`` then ``decode`` of a long 16 kHz WAV (speech repeated,
+    1 hour by default) under ``/usr/bin/time -v``: wall time, max RSS, real-time factor
+    (audio seconds / (encode + decode wall seconds)); the same for opusenc/opusdec at 6 kbps;
+(c) start-up: a fresh ``python -c "import codec; codec.load_model()"`` vs ``python -c "import
+    torch"`` (median of 3);
+(d) algorithmic latency: 10 s streamed through StreamEncoder/StreamDecoder, output lag
+    behind the input by cross-correlation (the 20 ms frame buffering comes on top).
+
+    python scripts/benchmark.py --json out/bench.json            # full run
+    python scripts/benchmark.py --skip-offline                   # (a), (c), (d) only
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import codec  # noqa: E402
+from codec.evaluation.peers import FRAME, SAMPLE_RATE, LyraPeer, OpusPeer, to_int16  # noqa: E402
+
+MANIFEST = ROOT.parent / "shared" / "data" / "eval.tsv"
+SAMPLES = ROOT / "samples"
+KBPS = 6
+
+
+def load_speech(seconds: float) -> np.ndarray:
+    """At least ``seconds`` of 16 kHz speech: eval files from ../shared in manifest order, else
+    the audio files in samples/, concatenated (repeated if too short) and cut to length."""
+    if MANIFEST.is_file():
+        with open(MANIFEST, newline="") as f:
+            paths = [MANIFEST.parent / row[0] for row in list(csv.reader(f, delimiter="\t"))[1:] if row]
+    else:
+        paths = sorted(p for p in SAMPLES.glob("*") if p.suffix.lower() in {".wav", ".flac"})
+    if not paths:
+        sys.exit(f"no speech found: neither {MANIFEST} nor audio files in {SAMPLES}")
+    need, parts, total = int(seconds * SAMPLE_RATE), [], 0
+    for path in itertools.cycle(paths):
+        wav, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        if sr != SAMPLE_RATE:
+            sys.exit(f"{path}: {sr} Hz, expected {SAMPLE_RATE}")
+        parts.append(wav.mean(axis=1))
+        total += len(parts[-1])
+        if total >= need:
+            break
+    return np.concatenate(parts)[:need]
+
+
+def percentiles(times_s: list[float]) -> dict:
+    ms = np.asarray(times_s) * 1000
+    return {"median_ms": float(np.median(ms)), "p99_ms": float(np.percentile(ms, 99))}
+
+
+def time_frames(encode, decode, frames: np.ndarray) -> dict:
+    """Per-frame encode and decode times of one stream."""
+    enc, dec = [], []
+    for frame in frames:
+        t0 = time.perf_counter()
+        payload = encode(frame)
+        t1 = time.perf_counter()
+        decode(payload)
+        t2 = time.perf_counter()
+        enc.append(t1 - t0)
+        dec.append(t2 - t1)
+    total = [a + b for a, b in zip(enc, dec)]
+    return {"encode": percentiles(enc), "decode": percentiles(dec), "total": percentiles(total)}
+
+
+def codec_stream(model):
+    enc, dec = codec.StreamEncoder(model, bitrate=KBPS), codec.StreamDecoder(model)
+    return enc.encode, dec.decode
+
+
+def lyra_stream():
+    peer = LyraPeer(KBPS)  # fresh interpreters: one set per stream
+    return peer.encode_frame, peer.decode_packet
+
+
+def streaming(model, speech: np.ndarray) -> dict:
+    frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
+    warmup = frames[: SAMPLE_RATE // FRAME]
+    results = {"frames": len(frames)}
+    systems = {"This codec": (lambda: codec_stream(model), frames)}
+    if LyraPeer.is_available():
+        systems["Lyra v2"] = (lyra_stream, to_int16(frames))
+    for name, (make, data) in systems.items():
+        time_frames(*make(), data[: len(warmup)])
+        results[name] = time_frames(*make(), data)
+    return results
+
+
+def timed_run(cmd: list[str]) -> dict:
+    """Run ``cmd`` pinned to CPU 0 under /usr/bin/time -v: wall seconds and max RSS (MiB)."""
+    full = ["taskset", "-c", "0", "/usr/bin/time", "-v", *cmd]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run(full, capture_output=True, text=True, cwd=ROOT, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in wall.groups())
+    return {"wall_s": hours * 3600 + minutes * 60 + seconds, "max_rss_mib": int(rss.group(1)) / 1024}
+
+
+def offline(speech: np.ndarray, hours: float, opus: bool) -> dict:
+    seconds = hours * 3600
+    reps = int(np.ceil(seconds * SAMPLE_RATE / len(speech)))
+    results = {"audio_s": seconds}
+    with tempfile.TemporaryDirectory(prefix="codec-bench-") as tmp:
+        wav = Path(tmp) / "long.wav"
+        sf.write(str(wav), np.tile(speech, reps)[: int(seconds * SAMPLE_RATE)], SAMPLE_RATE,
+                 subtype="PCM_16")
+        py = [sys.executable, "-m", "codec"]
+        runs = {"This codec": ([*py, "encode", str(wav), f"{tmp}/c.cdc", "--bitrate", str(KBPS)],
+                               [*py, "decode", f"{tmp}/c.cdc", f"{tmp}/c.wav"], f"{tmp}/c.cdc")}
+        if opus:
+            runs["Opus"] = (["opusenc", "--quiet", "--hard-cbr", "--framesize", "20", "--bitrate",
+                             str(KBPS), str(wav), f"{tmp}/o.opus"],
+                            ["opusdec", "--quiet", "--rate", str(SAMPLE_RATE), f"{tmp}/o.opus",
+                             f"{tmp}/o.wav"], f"{tmp}/o.opus")
+        for name, (enc_cmd, dec_cmd, compressed) in runs.items():
+            enc, dec = timed_run(enc_cmd), timed_run(dec_cmd)
+            results[name] = {"encode": enc, "decode": dec,
+                             "rtf": seconds / (enc["wall_s"] + dec["wall_s"]),
+                             "file_kbps": os.path.getsize(compressed) * 8 / seconds / 1000}
+    return results
+
+
+def startup(repeats: int = 3) -> dict:
+    """Median wall seconds of fresh interpreters running each snippet."""
+    snippets = {"import codec; codec.load_model()": "import codec; codec.load_model()",
+                "import torch": "import torch"}
+    results = {}
+    for label, code in snippets.items():
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+            times.append(time.perf_counter() - t0)
+        results[label] = statistics.median(times)
+    return results
+
+
+def lag_samples(ref: np.ndarray, out: np.ndarray, max_lag: int = 4000) -> int:
+    """Lag of ``out`` behind ``ref`` maximising their cross-correlation, within +-max_lag."""
+    n = min(len(ref), len(out))
+    corr = np.fft.irfft(np.fft.rfft(out[:n], 2 * n) * np.conj(np.fft.rfft(ref[:n], 2 * n)))
+    window = np.concatenate([corr[-max_lag:], corr[: max_lag + 1]])
+    return int(np.argmax(window)) - max_lag
+
+
+def latency(model, speech: np.ndarray) -> dict:
+    frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
+    encode, decode = codec_stream(model)
+    out = np.concatenate([np.asarray(decode(encode(f)), dtype=np.float32) for f in frames])
+    results = {"This codec": lag_samples(frames.reshape(-1), out)}
+    if LyraPeer.is_available():
+        results["Lyra v2"] = lag_samples(frames.reshape(-1), LyraPeer(KBPS).roundtrip(frames.reshape(-1)))
+    return results
+
+
+def report(res: dict) -> str:
+    out = []
+    s = res["streaming"]
+    out += [f"## Streaming, {KBPS} kbps, one thread, {s['frames']} frames of 20 ms\n",
+            "| system | encode median ms | encode p99 ms | decode median ms | decode p99 ms "
+            "| enc+dec median ms | x real time |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name in ("This codec", "Lyra v2"):
+        if name in s:
+            r = s[name]
+            out.append(f"| {name} | {r['encode']['median_ms']:.3f} | {r['encode']['p99_ms']:.3f} "
+                       f"| {r['decode']['median_ms']:.3f} | {r['decode']['p99_ms']:.3f} "
+                       f"| {r['total']['median_ms']:.3f} | {20 / r['total']['median_ms']:.1f} |")
+    if "Lyra v2" in s:
+        ratio = {k: s["This codec"][k]["median_ms"] / s["Lyra v2"][k]["median_ms"]
+                 for k in ("encode", "decode", "total")}
+        out.append(f"\nRatio codec / Lyra v2 (medians): encode {ratio['encode']:.2f}x, "
+                   f"decode {ratio['decode']:.2f}x, enc+dec {ratio['total']:.2f}x")
+    if "offline" in res:
+        o = res["offline"]
+        out += [f"\n## Offline, {o['audio_s'] / 3600:g} h of 16 kHz audio, taskset -c 0\n",
+                "| system | encode wall s | decode wall s | encode max RSS MiB | decode max RSS MiB "
+                "| real-time factor | file kbps |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name in ("This codec", "Opus"):
+            if name in o:
+                r = o[name]
+                out.append(f"| {name} | {r['encode']['wall_s']:.1f} | {r['decode']['wall_s']:.1f} "
+                           f"| {r['encode']['max_rss_mib']:.0f} | {r['decode']['max_rss_mib']:.0f} "
+                           f"| {r['rtf']:.0f} | {r['file_kbps']:.2f} |")
+        if "Opus" in o:
+            out.append(f"\nReal-time factor codec / Opus: {o['This codec']['rtf'] / o['Opus']['rtf']:.3f}")
+    out += ["\n## Start-up (fresh interpreter, median of 3)\n", "| command | seconds |", "|---|---:|"]
+    out += [f"| `python -c \"{k}\"` | {v:.2f} |" for k, v in res["startup"].items()]
+    out += ["\n## Algorithmic latency (output lag by cross-correlation; + 20 ms frame buffering)\n",
+            "| system | lag samples | lag ms |", "|---|---:|---:|"]
+    out += [f"| {k} | {v} | {v / SAMPLE_RATE * 1000:.2f} |" for k, v in res["latency"].items()]
+    out += [f"\nNote: {n}" for n in res["notes"]]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-offline", action="store_true", help="skip (b), the long-file runs")
+    parser.add_argument("--hours", type=float, default=1.0, help="length of the offline file (default 1)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="speech for (a) (default 30)")
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(1)
+    notes = []
+    if not LyraPeer.is_available():
+        notes.append("Lyra v2 skipped: needs ai-edge-litert and its models (see codec.evaluation.peers)")
+    opus = OpusPeer.is_available()
+    if not opus and not args.skip_offline:
+        notes.append("Opus skipped: opusenc/opusdec not installed (Debian package opus-tools)")
+    tools = [t for t in ("taskset", "/usr/bin/time") if not shutil.which(t)]
+    if tools and not args.skip_offline:
+        notes.append(f"offline runs skipped: missing {', '.join(tools)} (util-linux, time)")
+        args.skip_offline = True
+
+    speech = load_speech(args.seconds)
+    model = codec.load_model()
+    with torch.inference_mode():
+        res = {"kbps": KBPS, "streaming": streaming(model, speech)}
+        res["latency"] = latency(model, speech[: 10 * SAMPLE_RATE])
+    if not args.skip_offline:
+        res["offline"] = offline(speech, args.hours, opus)
+    res["startup"] = startup()
+    res["notes"] = notes
+    print(report(res))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
