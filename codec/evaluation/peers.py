@@ -19,6 +19,7 @@ the bytes of compressed payload it produced (codec packets only, no container), 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -126,9 +127,7 @@ class LyraPeer:
 
     @classmethod
     def is_available(cls, model_dir: str | os.PathLike | None = None) -> bool:
-        try:
-            import ai_edge_litert.interpreter  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("ai_edge_litert") is None:
             return False
         folder = lyra_model_dir(model_dir)
         return all((folder / f).is_file() for f in LYRA_FILES)
