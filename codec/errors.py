@@ -8,3 +8,7 @@ class FormatError(ValueError):
     oversized data, inconsistent header fields and CRC mismatches. Being a ``ValueError``,
     it can be caught as one.
     """
+
+
+class AudioInputError(ValueError):
+    """Input audio that cannot be encoded: unreadable, not audio, or holding NaN/infinity."""

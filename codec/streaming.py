@@ -1,0 +1,140 @@
+"""Streaming encode and decode: the offline model, run chunk by chunk with explicit state.
+
+``EncoderStream`` / ``DecoderStream`` take any whole number of frames per call and are what the
+file encoder and decoder use for long inputs. ``StreamEncoder`` / ``StreamDecoder`` are the
+one-frame-one-packet API of a live call (Lyra's shape): 320 samples in, one payload out; one
+payload (or ``None`` for a lost packet) in, 320 samples out.
+
+Each stream owns its state; the model is shared read-only, so it stays usable offline and by any
+number of other streams.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .model import Codec
+from .net.packet import frame_payload, payload_codes
+
+
+class EncoderStream:
+    """Waveform chunks (multiples of the hop) -> codes ``[K, frames]``, state carried over."""
+
+    def __init__(self, model: Codec, num_codebooks: int):
+        self.model, self.num_codebooks = model, num_codebooks
+        self.state = model.encoder.init_state(1)
+
+    @torch.inference_mode()
+    def push(self, wav: np.ndarray) -> np.ndarray:
+        if len(wav) % self.model.hop:
+            raise ValueError(f"chunk of {len(wav)} samples is not a multiple of {self.model.hop}")
+        if len(wav) == 0:
+            return np.zeros((self.num_codebooks, 0), np.int64)
+        x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)).view(1, 1, -1)
+        z = self.model.encoder.step(x, self.state)
+        return self.model.quantizer.encode(z, self.num_codebooks)[0].numpy()
+
+
+class DecoderStream:
+    """Codes ``[K, frames]`` -> waveform ``[frames * hop]``, state carried over."""
+
+    def __init__(self, model: Codec):
+        self.model = model
+        self.state = model.decoder.init_state(1)
+
+    @torch.inference_mode()
+    def push(self, codes: np.ndarray) -> np.ndarray:
+        if codes.shape[-1] == 0:
+            return np.zeros(0, np.float32)
+        z = self.model.quantizer.decode(torch.from_numpy(np.asarray(codes, np.int64))[None])
+        return self.model.decoder.step(z, self.state)[0, 0].numpy()
+
+
+def _as_float_frame(frame: np.ndarray, hop: int) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.shape != (hop,):
+        raise ValueError(f"a frame is exactly {hop} samples, got shape {frame.shape}")
+    if frame.dtype == np.int16:
+        return frame.astype(np.float32) / 32768.0
+    frame = frame.astype(np.float32, copy=False)
+    if not np.isfinite(frame).all():
+        raise ValueError("frame holds NaN or infinite samples")
+    return frame
+
+
+class StreamEncoder:
+    """One 20 ms frame (float32 in [-1, 1] or int16) in, one packet payload out.
+
+    The payload is the frame's codes, coarse first, bit-packed; its length tells the number of
+    codebooks. ``bitrate`` (kbps) can be changed between frames.
+    """
+
+    def __init__(self, model: Codec, bitrate: float = 6.0):
+        self.model = model
+        self.frame_size = model.hop
+        self._bits = model.config.codebook_bits
+        self._stream = EncoderStream(model, model.config.num_codebooks)
+        self.bitrate = bitrate
+
+    @property
+    def bitrate(self) -> float:
+        return self._bitrate
+
+    @bitrate.setter
+    def bitrate(self, kbps: float) -> None:
+        self._stream.num_codebooks = self.model.config.codebooks_for(kbps)
+        self._bitrate = kbps
+
+    @property
+    def num_codebooks(self) -> int:
+        return self._stream.num_codebooks
+
+    def encode_codes(self, frame: np.ndarray) -> np.ndarray:
+        """The frame's codes ``[K]`` (for senders that build their own packets)."""
+        return self._stream.push(np.clip(_as_float_frame(frame, self.frame_size), -1, 1))[:, 0]
+
+    def encode(self, frame: np.ndarray) -> bytes:
+        return frame_payload(self.encode_codes(frame), self._bits)
+
+
+class StreamDecoder:
+    """One payload in, one frame of float32 samples out; ``decode(None)`` conceals a lost frame.
+
+    Concealment repeats the last good codes through the decoder (so its state stays continuous
+    and nothing clicks) while fading out: full level for the first lost frame, then down to
+    silence over ``fade_frames`` frames. The next good frame fades back in over one frame.
+    """
+
+    def __init__(self, model: Codec, fade_frames: int = 5):
+        self.model, self.fade_frames = model, fade_frames
+        self.frame_size = model.hop
+        self._bits = model.config.codebook_bits
+        self._stream = DecoderStream(model)
+        self._last_codes: np.ndarray | None = None
+        self._lost_run = 0
+        self._gain = 1.0
+
+    def decode(self, payload: bytes | None) -> np.ndarray:
+        if payload is None:
+            return self.conceal()
+        codes = payload_codes(payload, None, self._bits)
+        if len(codes) > self.model.config.num_codebooks:
+            raise ValueError(f"payload has {len(codes)} codebooks, the model has "
+                             f"{self.model.config.num_codebooks}")
+        self._last_codes, self._lost_run = codes, 0
+        return self._output(self._stream.push(codes[:, None]), 1.0)
+
+    def conceal(self) -> np.ndarray:
+        self._lost_run += 1
+        if self._last_codes is None:  # nothing heard yet: silence, state untouched
+            return np.zeros(self.frame_size, np.float32)
+        wav = self._stream.push(self._last_codes[:, None])
+        target = max(0.0, 1.0 - (self._lost_run - 1) / self.fade_frames)
+        return self._output(wav, target)
+
+    def _output(self, wav: np.ndarray, target: float) -> np.ndarray:
+        """Apply a gain ramp from the previous frame's gain to ``target``, clipped to [-1, 1]."""
+        ramp = np.linspace(self._gain, target, self.frame_size + 1, dtype=np.float32)[1:]
+        self._gain = target
+        return np.clip(wav * ramp, -1.0, 1.0)
