@@ -166,12 +166,15 @@ def startup(repeats: int = 3) -> dict:
     return results
 
 
-def lag_samples(ref: np.ndarray, out: np.ndarray, max_lag: int = 4000) -> int:
-    """Lag of ``out`` behind ``ref`` maximising their cross-correlation, within +-max_lag."""
+def lag_samples(ref: np.ndarray, out: np.ndarray, max_lag: int = 4000) -> tuple[int, float]:
+    """Lag of ``out`` behind ``ref`` maximising their cross-correlation, within +-max_lag, and
+    the normalised correlation there (near 1 when the lag is trustworthy)."""
     n = min(len(ref), len(out))
     corr = np.fft.irfft(np.fft.rfft(out[:n], 2 * n) * np.conj(np.fft.rfft(ref[:n], 2 * n)))
     window = np.concatenate([corr[-max_lag:], corr[: max_lag + 1]])
-    return int(np.argmax(window)) - max_lag
+    peak = int(np.argmax(window))
+    norm = np.linalg.norm(ref[:n]) * np.linalg.norm(out[:n]) + 1e-12
+    return peak - max_lag, float(window[peak] / norm)
 
 
 def latency(model, speech: np.ndarray) -> dict:
@@ -217,8 +220,9 @@ def report(res: dict) -> str:
     out += ["\n## Start-up (fresh interpreter, median of 3)\n", "| command | seconds |", "|---|---:|"]
     out += [f"| `python -c \"{k}\"` | {v:.2f} |" for k, v in res["startup"].items()]
     out += ["\n## Algorithmic latency (output lag by cross-correlation; + 20 ms frame buffering)\n",
-            "| system | lag samples | lag ms |", "|---|---:|---:|"]
-    out += [f"| {k} | {v} | {v / SAMPLE_RATE * 1000:.2f} |" for k, v in res["latency"].items()]
+            "| system | lag samples | lag ms | peak correlation |", "|---|---:|---:|---:|"]
+    out += [f"| {k} | {lag} | {lag / SAMPLE_RATE * 1000:.2f} | {c:.2f} |"
+            for k, (lag, c) in res["latency"].items()]
     out += [f"\nNote: {n}" for n in res["notes"]]
     return "\n".join(out)
 
