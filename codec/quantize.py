@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 @dataclass
 class QuantizerOutput:
-    quantized: torch.Tensor        # [B, D, T] straight-through sum of the used levels
+    quantized: torch.Tensor        # [B, D, T] sum of the used levels, straight-through to z
     codes: torch.Tensor            # [B, K, T] int64, all levels computed
     commit_loss: torch.Tensor      # scalar, mean over levels
     perplexity: torch.Tensor       # [K] codebook usage perplexity per level, this batch
@@ -103,8 +103,9 @@ class ResidualVQ(nn.Module):
         item: quantizer dropout, so one model serves every bitrate. ``None`` uses all levels.
         """
         b, d, t = z.shape
-        residual = z.transpose(1, 2).reshape(-1, d)
-        total = torch.zeros_like(residual)
+        flat = z.transpose(1, 2).reshape(-1, d)
+        residual = flat  # z minus the (detached) codes so far: its gradient wrt z is identity
+        total = torch.zeros_like(flat)
         codes, commits, perplexities = [], [], []
         if active is not None:
             row_active = active.repeat_interleave(t)
@@ -112,17 +113,20 @@ class ResidualVQ(nn.Module):
             if self.training:
                 level.initialise(residual.detach())
             idx = level.nearest(residual.detach())
-            q = level.lookup(idx)
+            q = level.lookup(idx).detach()
             if self.training:
                 level.update(residual.detach(), idx)
-            commits.append(F.mse_loss(residual, q.detach()))
-            q_st = residual + (q - residual).detach()  # straight-through
+            # Per-level commitment: pulls z towards every partial reconstruction.
+            commits.append(F.mse_loss(residual, q))
             use = 1.0 if active is None else (row_active > i).to(z.dtype)[:, None]
-            total = total + q_st * use
-            residual = residual - q.detach()
+            total = total + q * use
+            residual = residual - q
             codes.append(idx)
             probs = torch.bincount(idx, minlength=level.size).to(z.dtype) / len(idx)
             perplexities.append(torch.exp(-(probs * (probs + 1e-10).log()).sum()))
+        # One straight-through estimator for the sum: the decoder's gradient reaches z unscaled,
+        # whatever the number of active levels.
+        total = flat + (total - flat).detach()
         quantized = total.reshape(b, t, d).transpose(1, 2)
         codes_t = torch.stack(codes, 0).reshape(-1, b, t).transpose(0, 1)
         return QuantizerOutput(quantized, codes_t, torch.stack(commits).mean(),
