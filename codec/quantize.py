@@ -25,8 +25,12 @@ class QuantizerOutput:
 
 
 def _kmeans(x: torch.Tensor, k: int, iters: int = 10) -> torch.Tensor:
-    """A few Lloyd iterations from random samples; empty clusters keep their old centre."""
+    """A few Lloyd iterations from random samples; empty clusters keep their old centre.
+
+    A little noise keeps centres drawn from the same sample apart (no exact ties).
+    """
     centres = x[torch.randint(len(x), (k,), device=x.device)]
+    centres = centres + 1e-3 * x.std() * torch.randn_like(centres)
     for _ in range(iters):
         idx = torch.cdist(x, centres).argmin(-1)
         counts = torch.bincount(idx, minlength=k).to(x.dtype)

@@ -1,0 +1,93 @@
+"""compress / decompress and the block-wise file path: lengths, rates, channels, bitrates."""
+
+import numpy as np
+import pytest
+
+from codec import api, bitstream
+from codec.errors import AudioInputError, FormatError
+from codec.io import Resampler
+from torchaudio.functional import resample
+import torch
+
+from conftest import make_tiny_model, speech_like
+
+
+@pytest.mark.parametrize("n", [0, 1, 319, 320, 321, 999, 16001])
+def test_round_trip_keeps_length(tiny_model, n):
+    data = api.compress(speech_like(1.1)[:n], 16000, 6, model=tiny_model)
+    wav, rate = api.decompress(data, model=tiny_model)
+    assert rate == 16000 and wav.dtype == np.float32 and wav.shape == (n,)
+    assert np.isfinite(wav).all() and np.abs(wav).max(initial=0) <= 1
+
+
+@pytest.mark.parametrize("rate,n", [(8000, 8001), (22050, 22051), (44100, 44100), (48000, 47999),
+                                    (32000, 1), (11025, 7)])
+def test_other_rates_give_rounded_length(tiny_model, rate, n):
+    data = api.compress(np.zeros(n, np.float32), rate, 3, model=tiny_model)
+    header = bitstream.read_header(data)
+    assert (header.sample_rate, header.num_samples) == (rate, n)
+    wav, _ = api.decompress(data, model=tiny_model)
+    assert len(wav) == int(n * 16000 / rate + 0.5)
+
+
+def test_channels_and_int16(tiny_model):
+    x = speech_like(0.5)
+    stereo = np.stack([x, x], axis=1)
+    a = api.compress(stereo, 16000, 6, model=tiny_model)
+    b = api.compress(x, 16000, 6, model=tiny_model)
+    assert a == b
+    i16 = (x * 32767).astype(np.int16)
+    assert api.decompress(api.compress(i16, 16000, 6, model=tiny_model), model=tiny_model)[0].shape == x.shape
+
+
+def test_non_finite_input_is_refused(tiny_model):
+    x = speech_like(0.2)
+    x[100] = np.nan
+    with pytest.raises(AudioInputError, match="NaN"):
+        api.compress(x, 16000, 6, model=tiny_model)
+
+
+@pytest.mark.parametrize("kbps", [1.5, 3, 6, 9])
+def test_true_bitrate_within_3_percent(tiny_model, kbps):
+    data = api.compress(np.zeros(160000, np.float32), 16000, kbps, model=tiny_model)
+    true = bitstream.true_bitrate_kbps(bitstream.read_header(data), len(data))
+    assert abs(true - kbps) / kbps < 0.03
+
+
+def test_blockwise_equals_whole(tiny_model):
+    x = speech_like(3.0, seed=3)
+    whole = api.encode_blocks(tiny_model, iter([x]), 16000, len(x), 9)
+    pieces = np.split(x, [1, 777, 5000, 16000, 33333])
+    blocks = api.encode_blocks(tiny_model, iter(pieces), 16000, len(x), 9)
+    _, cw = bitstream.read_bitstream(whole)
+    _, cb = bitstream.read_bitstream(blocks)
+    assert (cw != cb).mean() <= 0.001
+    _, it = api.decode_blocks(tiny_model, whole, frames_per_block=7)
+    dec_blocks = np.concatenate(list(it))
+    assert np.abs(dec_blocks - api.decompress(whole, model=tiny_model)[0]).max() < 1e-5
+
+
+def test_bit_exact_file_round_trip(tiny_model):
+    data = api.compress(speech_like(1.0), 16000, 6, model=tiny_model)
+    header, codes = bitstream.read_bitstream(data)
+    assert bitstream.write_bitstream(header, codes) == data
+
+
+def test_other_models_files_are_refused(tiny_model, tmp_path):
+    other = make_tiny_model(tmp_path, seed=5)
+    data = api.compress(speech_like(0.3), 16000, 6, model=other)
+    with pytest.raises(FormatError, match="another model"):
+        api.decompress(data, model=tiny_model)
+
+
+@pytest.mark.parametrize("orig,new", [(44100, 16000), (48000, 16000), (8000, 16000),
+                                      (16000, 22050), (22050, 16000)])
+def test_streaming_resampler_equals_whole_signal(orig, new):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(orig // 2 + 123).astype(np.float32)
+    want = resample(torch.from_numpy(x), orig, new).numpy()
+    rs = Resampler(orig, new)
+    got = [rs.push(c) for c in np.split(x, [5, 1000, 1001, 7000])] + [rs.flush()]
+    got = np.concatenate(got)
+    assert len(got) == len(want)
+    assert np.abs(got - want).max() < 1e-5

@@ -1,0 +1,120 @@
+"""The command line, mostly in-process (each `python -m codec` costs seconds of torch import)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from codec import bitstream
+from codec.__main__ import main
+
+from conftest import ROOT, SAMPLES, speech_like
+
+
+@pytest.fixture()
+def wav_file(tmp_path):
+    path = tmp_path / "in.wav"
+    sf.write(path, speech_like(2.0), 16000, subtype="PCM_16")
+    return path
+
+
+def run(args, capsys):
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_encode_info_decode(tmp_path, wav_file, capsys):
+    cdc, out = tmp_path / "x.cdc", tmp_path / "x.wav"
+    assert run(["encode", wav_file, cdc, "--bitrate", "3"], capsys)[0] == 0
+    rc, text, _ = run(["info", cdc], capsys)
+    assert rc == 0 and "codebooks        6 x 10 bits" in text and "true bitrate" in text
+    assert run(["decode", cdc, out], capsys)[0] == 0
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (16000, 1, 32000, "PCM_16")
+
+
+def test_other_input_rate_and_rate_original(tmp_path, capsys):
+    src = tmp_path / "in.flac"
+    sf.write(src, np.stack([speech_like(1.0, 44100)] * 2, axis=1), 44100)
+    cdc, out16, outorig = tmp_path / "x.cdc", tmp_path / "a.wav", tmp_path / "b.wav"
+    rc, _, err = run(["encode", src, cdc], capsys)
+    assert rc == 0 and "downmixing 2 channels" in err and "resampling 44100 Hz" in err
+    assert run(["decode", cdc, out16], capsys)[0] == 0
+    assert sf.info(out16).frames == 16000
+    assert run(["decode", cdc, outorig, "--rate", "original"], capsys)[0] == 0
+    assert (sf.info(outorig).samplerate, sf.info(outorig).frames) == (44100, 44100)
+
+
+def test_refuses_to_overwrite_without_force(tmp_path, wav_file, capsys):
+    cdc = tmp_path / "x.cdc"
+    cdc.write_bytes(b"keep me")
+    rc, _, err = run(["encode", wav_file, cdc], capsys)
+    assert rc == 1 and "--force" in err and cdc.read_bytes() == b"keep me"
+    assert run(["encode", wav_file, cdc, "--force"], capsys)[0] == 0
+    assert cdc.read_bytes()[:4] == b"CODC"
+
+
+def _corruptions(data: bytes) -> dict[str, bytes]:
+    bad_version = bytearray(data)
+    bad_version[4] = 9
+    header, codes = bitstream.read_bitstream(data)
+    other_model = bitstream.write_bitstream(
+        bitstream.Header(b"\x01" * 8, header.sample_rate, header.num_samples,
+                         header.num_codebooks, header.codebook_bits, header.num_frames), codes)
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x10
+    return {"magic": b"RIFF" + data[4:], "version": bytes(bad_version), "model": other_model,
+            "truncated": data[:-7], "crc": bytes(flipped), "empty": b"",
+            "text": b"this is not a codec file\n" * 3}
+
+
+def test_every_corruption_fails_cleanly(tmp_path, wav_file, capsys):
+    cdc = tmp_path / "x.cdc"
+    assert run(["encode", wav_file, cdc], capsys)[0] == 0
+    for name, data in _corruptions(cdc.read_bytes()).items():
+        bad, out = tmp_path / f"{name}.cdc", tmp_path / f"{name}.wav"
+        bad.write_bytes(data)
+        rc, stdout, err = run(["decode", bad, out], capsys)
+        assert rc == 1, name
+        assert err.count("\n") == 1 and err.startswith("codec: error: "), (name, err)
+        assert "Traceback" not in err and not out.exists(), name
+        assert not list(tmp_path.glob(f".{name}.wav*")), "no temporary file may be left"
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["encode"])
+    assert e.value.code == 2
+    rc, _, err = run(["encode", "x.wav", "y.cdc", "--bitrate", "7.3"], capsys)
+    assert rc == 1 and "unsupported bitrate" in err
+
+
+def test_missing_and_non_audio_inputs(tmp_path, capsys):
+    rc, _, err = run(["encode", tmp_path / "nope.wav", tmp_path / "o.cdc"], capsys)
+    assert rc == 1 and "nope.wav" in err
+    txt = tmp_path / "text.wav"
+    txt.write_text("hello, I am not audio\n")
+    rc, _, err = run(["encode", txt, tmp_path / "o.cdc"], capsys)
+    assert rc == 1 and err.startswith("codec: error: ") and not (tmp_path / "o.cdc").exists()
+
+
+def test_pipes_through_a_real_process(tmp_path, wav_file):
+    """stdin -> encode -> stdout -> decode -> stdout, as a user's shell pipeline would."""
+    enc = subprocess.run([sys.executable, "-m", "codec", "encode", "-", "-"],
+                         input=wav_file.read_bytes(), capture_output=True, cwd=ROOT, check=True)
+    dec = subprocess.run([sys.executable, "-m", "codec", "decode", "-", "-"],
+                         input=enc.stdout, capture_output=True, cwd=ROOT, check=True)
+    out = tmp_path / "piped.wav"
+    out.write_bytes(dec.stdout)
+    assert sf.info(out).frames == 32000
+    bad = subprocess.run([sys.executable, "-m", "codec", "decode", "-", str(tmp_path / "z.wav")],
+                         input=b"garbage", capture_output=True, cwd=ROOT)
+    assert bad.returncode == 1 and b"Traceback" not in bad.stderr
+
+
+def test_shipped_samples_encode(tmp_path, capsys):
+    sample = sorted(SAMPLES.glob("*.flac"))[0]
+    assert run(["encode", sample, tmp_path / "s.cdc", "--bitrate", "1.5"], capsys)[0] == 0

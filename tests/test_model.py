@@ -1,0 +1,97 @@
+"""The model: lengths, bitrates, saving and safe loading of weights."""
+
+import json
+
+import pytest
+import torch
+
+from codec.errors import FormatError
+from codec.model import CONFIG_FILE, WEIGHTS_FILE, CodecConfig, load_model
+
+from conftest import make_tiny_model
+
+
+@pytest.mark.parametrize("n", [0, 1, 319, 320, 321, 641, 4799])
+def test_lengths(tiny_model, n):
+    codes = tiny_model.encode(torch.randn(n) * 0.1, 6)
+    assert codes.shape == (1, 6, -(-n // 320))
+    assert tiny_model.decode(codes).shape[-1] == codes.shape[-1] * 320
+
+
+@pytest.mark.parametrize("kbps,k", [(1.5, 3), (3, 6), (6, 12), (9, 18), (0.5, 1), (4.5, 9)])
+def test_bitrate_to_codebooks(kbps, k):
+    assert CodecConfig().codebooks_for(kbps) == k
+
+
+@pytest.mark.parametrize("kbps", [0, 0.7, 9.5, 12, -3])
+def test_unsupported_bitrates(kbps):
+    with pytest.raises(ValueError, match="unsupported bitrate"):
+        CodecConfig().codebooks_for(kbps)
+
+
+def test_save_load_round_trip(tmp_path, tiny_model):
+    model = make_tiny_model(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert model.model_id == again.model_id != bytes(8)
+    x = torch.randn(3200) * 0.1
+    assert torch.equal(model.encode(x), again.encode(x))
+    other = make_tiny_model(tmp_path / "other", seed=1)
+    assert other.model_id != model.model_id
+
+
+def test_corrupted_weights_are_refused(tmp_path):
+    make_tiny_model(tmp_path)
+    data = bytearray((tmp_path / WEIGHTS_FILE).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (tmp_path / WEIGHTS_FILE).write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="corrupted"):
+        load_model(tmp_path)
+
+
+def test_foreign_or_mismatched_files_are_refused(tmp_path):
+    make_tiny_model(tmp_path)
+    meta = json.loads((tmp_path / CONFIG_FILE).read_text())
+    meta["format_version"] = 99
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(meta))
+    with pytest.raises(FormatError, match="format version"):
+        load_model(tmp_path)
+    meta["format_version"] = 1
+    meta["config"]["channels"] = 16  # weights no longer fit the architecture
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(meta))
+    with pytest.raises(FormatError, match="do not fit"):
+        load_model(tmp_path)
+    (tmp_path / CONFIG_FILE).write_text("not json")
+    with pytest.raises(FormatError, match="cannot read"):
+        load_model(tmp_path)
+    with pytest.raises(FormatError, match="cannot read"):
+        load_model(tmp_path / "missing")
+
+
+def test_pickled_code_is_never_executed(tmp_path):
+    """A weights file carrying a pickled object is refused by weights_only loading."""
+    import hashlib
+    import io
+    import pickle
+
+    make_tiny_model(tmp_path)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("executed",))
+
+    buf = io.BytesIO()
+    torch.save({"x": Evil()}, buf, pickle_protocol=pickle.HIGHEST_PROTOCOL)
+    (tmp_path / WEIGHTS_FILE).write_bytes(buf.getvalue())
+    meta = json.loads((tmp_path / CONFIG_FILE).read_text())
+    meta["weights_sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(meta))
+    with pytest.raises(FormatError):
+        load_model(tmp_path)
+
+
+def test_shipped_weights_load_offline_and_are_small():
+    from codec.model import WEIGHTS_DIR
+    model = load_model()
+    assert (WEIGHTS_DIR / WEIGHTS_FILE).stat().st_size < 16 * 2**20
+    assert model.config == CodecConfig()
+    assert not model.training
