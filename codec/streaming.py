@@ -3,7 +3,8 @@
 ``EncoderStream`` / ``DecoderStream`` take any whole number of frames per call and are what the
 file encoder and decoder use for long inputs. ``StreamEncoder`` / ``StreamDecoder`` are the
 one-frame-one-packet API of a live call (Lyra's shape): 320 samples in, one payload out; one
-payload (or ``None`` for a lost packet) in, 320 samples out.
+payload (or ``None`` for a lost packet) in, 320 samples out. They run the per-frame path of
+``nn/fast.py``, which computes the same convolutions as matrix products.
 
 Each stream owns its state; the model is shared read-only, so it stays usable offline and by any
 number of other streams.
@@ -16,6 +17,7 @@ import torch
 
 from .model import Codec
 from .net.packet import frame_payload, payload_codes
+from .nn.fast import FastQuantizer, compile_stream
 
 
 class EncoderStream:
@@ -74,7 +76,9 @@ class StreamEncoder:
         self.model = model
         self.frame_size = model.hop
         self._bits = model.config.codebook_bits
-        self._stream = EncoderStream(model, model.config.num_codebooks)
+        self._encoder = compile_stream(model.encoder)  # per-frame runner on model's weights
+        self._quantizer = FastQuantizer(model.quantizer)
+        self._state = self._encoder.init_state()
         self.bitrate = bitrate
 
     @property
@@ -83,16 +87,15 @@ class StreamEncoder:
 
     @bitrate.setter
     def bitrate(self, kbps: float) -> None:
-        self._stream.num_codebooks = self.model.config.codebooks_for(kbps)
+        self.num_codebooks = self.model.config.codebooks_for(kbps)
         self._bitrate = kbps
 
-    @property
-    def num_codebooks(self) -> int:
-        return self._stream.num_codebooks
-
+    @torch.inference_mode()
     def encode_codes(self, frame: np.ndarray) -> np.ndarray:
         """The frame's codes ``[K]`` (for senders that build their own packets)."""
-        return self._stream.push(np.clip(_as_float_frame(frame, self.frame_size), -1, 1))[:, 0]
+        x = torch.from_numpy(np.clip(_as_float_frame(frame, self.frame_size), -1, 1))
+        z = self._encoder.step(x.view(-1, 1), self._state)
+        return self._quantizer.encode(z, self.num_codebooks)[:, 0].numpy()
 
     def encode(self, frame: np.ndarray) -> bytes:
         return frame_payload(self.encode_codes(frame), self._bits)
@@ -110,7 +113,9 @@ class StreamDecoder:
         self.model, self.fade_frames = model, fade_frames
         self.frame_size = model.hop
         self._bits = model.config.codebook_bits
-        self._stream = DecoderStream(model)
+        self._decoder = compile_stream(model.decoder)
+        self._quantizer = FastQuantizer(model.quantizer)
+        self._state = self._decoder.init_state()
         self._last_codes: np.ndarray | None = None
         self._lost_run = 0
         self._gain = 1.0
@@ -123,18 +128,25 @@ class StreamDecoder:
             raise ValueError(f"payload has {len(codes)} codebooks, the model has "
                              f"{self.model.config.num_codebooks}")
         self._last_codes, self._lost_run = codes, 0
-        return self._output(self._stream.push(codes[:, None]), 1.0)
+        return self._output(self._run(codes), 1.0)
 
     def conceal(self) -> np.ndarray:
         self._lost_run += 1
         if self._last_codes is None:  # nothing heard yet: silence, state untouched
             return np.zeros(self.frame_size, np.float32)
-        wav = self._stream.push(self._last_codes[:, None])
+        wav = self._run(self._last_codes)
         target = max(0.0, 1.0 - (self._lost_run - 1) / self.fade_frames)
         return self._output(wav, target)
 
+    @torch.inference_mode()
+    def _run(self, codes: np.ndarray) -> np.ndarray:
+        z = self._quantizer.decode(torch.from_numpy(codes)[:, None])
+        return self._decoder.step(z, self._state)[:, 0].numpy()
+
     def _output(self, wav: np.ndarray, target: float) -> np.ndarray:
         """Apply a gain ramp from the previous frame's gain to ``target``, clipped to [-1, 1]."""
+        if target == self._gain == 1.0:
+            return np.clip(wav, -1.0, 1.0)
         ramp = np.linspace(self._gain, target, self.frame_size + 1, dtype=np.float32)[1:]
         self._gain = target
         return np.clip(wav * ramp, -1.0, 1.0)
