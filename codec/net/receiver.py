@@ -1,0 +1,491 @@
+"""Receiving a live stream: a socket-free core (jitter buffer, decoding, concealment) and a UDP loop.
+
+``ReceiverCore`` takes datagrams with their source and arrival time (``handle``) and gives decoded
+frames in sequence order (``pull_frames``); it reads no socket and no clock, so tests drive it
+with synthetic packets and times. ``Receiver`` runs it on a UDP socket and writes a WAV file.
+
+In file mode (default) frames are placed by sequence number, without a clock: a frame is
+decoded once it and every earlier frame are settled, and a missing frame is concealed when a
+packet ``capacity`` frames further on arrives, ``END_GRACE`` s after END, or at the idle
+timeout; nothing is dropped for arriving early. In real-time mode (``--play``) frame ``s`` is
+played at ``anchor + s * 20 ms + delay`` (``anchor`` from the first audio packet's arrival,
+``delay`` the jitter-buffer depth); a frame missing then is concealed, and a late packet deepens
+the buffer by one frame (up to ``MAX_DELAY``) with one concealed frame for the sound card only.
+Either way each sequence number yields one frame, so the output stays time-aligned and, with
+END, is exactly as long as the input. Details: docs/STREAMING.md.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..errors import FormatError
+from ..io import atomic_output, write_wav_blocks
+from ..streaming import StreamDecoder
+from .packet import (AudioPacket, EndPacket, StartPacket, codebooks_from_payload_length,
+                     decode_packet, model_tag_of)
+
+DEFAULT_PORT = 5004
+FRAME_S = 0.02
+MAX_DATAGRAM = 2048   # packets are at most 145 bytes; longer datagrams arrive cut, hence junk
+HISTORY = 1024        # frames behind the playout point remembered, to tell late from duplicate
+MAX_JUMP = 1500       # frames (30 s): a packet further ahead of the playout point is junk
+END_GRACE = 0.2       # seconds file mode waits for stragglers after END
+IDLE_TIMEOUT = 3.0    # seconds after the last valid packet
+MAX_DELAY = 0.3       # real-time mode: the deepest the jitter buffer grows (seconds)
+MAX_REFUSED = 16      # stream ids of refused streams remembered
+
+Frame = tuple  # (seq or None, float32 samples)
+
+
+def unwrap(seq: int, ref: int) -> int:
+    """The extended sequence number nearest ``ref`` whose low 32 bits are ``seq``."""
+    return ref + (seq - ref + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
+@dataclass
+class ReceiveStats:
+    stream_id: int | None = None
+    received: int = 0      # audio packets of the stream that arrived (late and duplicates too)
+    decoded: int = 0       # frames decoded from a packet
+    concealed: int = 0     # frames concealed (packet missing when the frame was settled)
+    late: int = 0          # packets that came after their frame was concealed (dropped)
+    duplicated: int = 0    # copies of a packet already received (dropped)
+    early: int = 0         # real-time mode: packets beyond the buffer (dropped)
+    junk: int = 0          # malformed, other stream, source or model (dropped)
+    refused: int = 0       # START packets of another model (also junk)
+    recovered: int = 0     # late packets of a concealed frame (so it was not lost)
+    stretched: int = 0     # real-time mode: frames added to the playout to deepen the buffer
+    samples: int = 0       # samples written
+    payload_bits: int = 0  # codec payload of the decoded frames
+    wire_bytes: int = 0    # bytes of the audio packets received
+    hold_s: float = 0.0    # total time decoded frames waited in the buffer
+    jitter_ms: float = 0.0   # interarrival jitter estimate (RFC 3550)
+    target_ms: float | None = None  # real-time mode: jitter-buffer depth
+    ended: bool = False    # END received
+
+    @property
+    def lost(self) -> int:  # frames whose packet never arrived
+        return self.concealed - self.recovered
+
+    @property
+    def kbps(self) -> float:
+        return self.payload_bits / (self.decoded * FRAME_S * 1000) if self.decoded else 0.0
+
+    @property
+    def wire_kbps(self) -> float:
+        return self.wire_bytes * 8 / (self.received * FRAME_S * 1000) if self.received else 0.0
+
+    @property
+    def hold_ms(self) -> float:
+        return 1000 * self.hold_s / self.decoded if self.decoded else 0.0
+
+
+def format_summary(s: ReceiveStats) -> str:
+    sid = "none" if s.stream_id is None else f"{s.stream_id:08x}"
+    if s.target_ms is None:
+        buf = f"file mode, frames held {s.hold_ms:.1f} ms on average"
+    else:
+        buf = f"{s.target_ms:.0f} ms target ({s.stretched} frames added), held {s.hold_ms:.1f} ms"
+    return (f"stream {sid}: {s.samples} samples ({s.samples / 16000:.2f} s), "
+            f"{'ended' if s.ended else 'no end-of-stream packet'}\n"
+            f"packets  received {s.received}, lost {s.lost}, late {s.late}, duplicated "
+            f"{s.duplicated}, early {s.early}, junk {s.junk}\n"
+            f"frames   decoded {s.decoded}, concealed {s.concealed}\n"
+            f"bitrate  {s.kbps:.2f} kbps codec payload, {s.wire_kbps:.2f} kbps with packet headers\n"
+            f"delay    jitter buffer {buf}; network jitter {s.jitter_ms:.1f} ms")
+
+
+class JitterBuffer:
+    """Payloads by extended sequence number, from the playout point ``next`` to ``next + capacity``.
+
+    ``put`` classifies a packet: ``"ok"`` (stored), ``"duplicate"`` (stored or played already),
+    ``"late"`` (its frame was concealed, or is older than the history), ``"early"`` (beyond the
+    window, not stored). ``pop`` takes the frame at ``next`` (payload ``None`` when missing) and
+    advances. Memory is bounded by ``capacity`` payloads and a ``HISTORY``-entry ring.
+    """
+
+    def __init__(self, next_seq: int, capacity: int = 64):
+        self.next, self.capacity = next_seq, capacity
+        self.frames: dict[int, tuple[bytes, float]] = {}
+        self.recovered = 0
+        self._seq = np.full(HISTORY, np.iinfo(np.int64).min, np.int64)
+        self._got = np.zeros(HISTORY, bool)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def put(self, seq: int, payload: bytes, now: float) -> str:
+        if seq < self.next:
+            i = seq % HISTORY
+            if self._seq[i] != seq:
+                return "late"
+            if self._got[i]:
+                return "duplicate"
+            self._got[i] = True
+            self.recovered += 1
+            return "late"
+        if seq in self.frames:
+            return "duplicate"
+        if seq >= self.next + self.capacity:
+            return "early"
+        self.frames[seq] = (payload, now)
+        return "ok"
+
+    def pop(self) -> tuple[int, bytes | None, float | None]:
+        seq = self.next
+        payload, arrival = self.frames.pop(seq, (None, None))
+        self._seq[seq % HISTORY], self._got[seq % HISTORY] = seq, payload is not None
+        self.next += 1
+        return seq, payload, arrival
+
+
+class ReceiverCore:
+    """One stream's receive logic, without sockets or clocks: ``handle`` then ``pull_frames``.
+
+    Locks onto the first stream announced by a START of this model, or (receiver restarted
+    mid-call, START lost) by an AUDIO packet carrying this model's tag; output starts at that
+    packet's sequence number. Afterwards packets of other streams, sources or models are junk.
+    A START of another model is refused: counted, remembered in ``refusal`` (one message), and
+    its stream ignored; ``refused_ended`` tells that such a stream sent its END.
+    """
+
+    def __init__(self, model, realtime: bool = False, jitter_ms: float = 60.0,
+                 capacity: int = 64, idle_timeout: float = IDLE_TIMEOUT, adaptive: bool = True):
+        self.model, self.realtime, self.adaptive = model, realtime, adaptive
+        self.hop, self.bits = model.hop, model.config.codebook_bits
+        self.tag = model_tag_of(model.model_id)
+        self.capacity, self.idle_timeout = capacity, idle_timeout
+        self.delay = jitter_ms / 1000
+        self.stats = ReceiveStats(target_ms=jitter_ms if realtime else None)
+        self.decoder = StreamDecoder(model)
+        self.buffer: JitterBuffer | None = None
+        self.stream_id = self.source = None
+        self.first_seq = self.start_seq = self.highest = self.end_seq = None
+        self.total_samples = 0
+        self.anchor = self.end_time = self.last_valid = None
+        self.refusal: str | None = None
+        self.refused_ended = False
+        self._refused: dict[int, None] = {}
+        self._ready: list[Frame] = []  # frames settled inside handle() (file mode, window full)
+        self._stretch = 0
+        self._prev: tuple[float, int] | None = None  # (arrival, timestamp), for the jitter
+        self._popped = False
+
+    # -- packets in ---------------------------------------------------------------------------
+    def handle(self, data: bytes, source, now: float) -> None:
+        """Take one datagram from ``source`` that arrived at time ``now`` (seconds)."""
+        try:
+            pkt = decode_packet(data, self.bits)
+        except FormatError:
+            self.stats.junk += 1
+            return
+        if self.buffer is None and not self._lock(pkt, source):
+            self.stats.junk += 1
+            return
+        if pkt.stream_id != self.stream_id or source != self.source or pkt.model_tag != self.tag:
+            self.stats.junk += 1
+            return
+        if isinstance(pkt, StartPacket):
+            ok = self._on_start(pkt)
+        elif isinstance(pkt, AudioPacket):
+            ok = self._on_audio(pkt, len(data), now)
+        else:
+            ok = self._on_end(pkt, now)
+        if ok:
+            self.last_valid = now
+        else:
+            self.stats.junk += 1
+
+    def _check_start(self, pkt: StartPacket) -> bool:
+        ours = (self.model.model_id, self.model.config.sample_rate, self.hop, self.bits)
+        if (pkt.model_id, pkt.sample_rate, pkt.frame_size, pkt.codebook_bits) == ours:
+            return True
+        self.stats.refused += 1
+        if len(self._refused) >= MAX_REFUSED:
+            self._refused.pop(next(iter(self._refused)))
+        self._refused[pkt.stream_id] = None
+        if self.refusal is None:
+            self.refusal = (f"refused stream {pkt.stream_id:08x}: it was encoded with model "
+                            f"{pkt.model_id.hex()} ({pkt.sample_rate} Hz, {pkt.frame_size}-sample "
+                            f"frames, {pkt.codebook_bits}-bit codes), this receiver has model "
+                            f"{ours[0].hex()}; both ends need the same weights")
+        return False
+
+    def _lock(self, pkt, source) -> bool:
+        if pkt.stream_id in self._refused:
+            self.refused_ended |= isinstance(pkt, EndPacket)
+            return False
+        if isinstance(pkt, StartPacket):
+            if not self._check_start(pkt):
+                return False
+            self.start_seq = pkt.seq
+        elif not (isinstance(pkt, AudioPacket) and pkt.model_tag == self.tag):
+            return False
+        self.stream_id, self.source, self.first_seq = pkt.stream_id, source, pkt.seq
+        self.stats.stream_id = pkt.stream_id
+        self.buffer = JitterBuffer(pkt.seq, self.capacity)
+        return True
+
+    def _on_start(self, pkt: StartPacket) -> bool:
+        if not self._check_start(pkt):
+            return False
+        seq = unwrap(pkt.seq, self.buffer.next)
+        self.start_seq = seq
+        if not self._popped and seq < self.buffer.next:  # START overtaken by audio: start earlier
+            self.first_seq = self.buffer.next = seq
+        return True
+
+    def _on_audio(self, pkt: AudioPacket, size: int, now: float) -> bool:
+        buf, st = self.buffer, self.stats
+        seq = unwrap(pkt.seq, buf.next)
+        if pkt.num_codebooks > self.model.config.num_codebooks or seq >= buf.next + MAX_JUMP:
+            return False
+        st.received += 1
+        st.wire_bytes += size
+        self._update_jitter(pkt.timestamp, now)
+        if self.anchor is None:
+            self.anchor = now - seq * FRAME_S
+        if not self.realtime:
+            while seq >= buf.next + self.capacity:  # window full: settle the oldest frame
+                self._ready.append(self._pop(now))
+        result = buf.put(seq, pkt.payload, now)
+        if result == "ok":
+            self.highest = seq if self.highest is None else max(self.highest, seq)
+        elif result == "late":
+            st.late += 1
+            st.recovered = buf.recovered
+            if self.realtime and self.adaptive and self.delay + FRAME_S <= MAX_DELAY + 1e-9:
+                self.delay += FRAME_S
+                self._stretch += 1
+                st.target_ms = self.delay * 1000
+        elif result == "duplicate":
+            st.duplicated += 1
+        else:
+            st.early += 1
+        return True
+
+    def _on_end(self, pkt: EndPacket, now: float) -> bool:
+        end = unwrap(pkt.seq, self.buffer.next)
+        if end >= self.buffer.next + MAX_JUMP:
+            return False
+        if self.end_seq is None:
+            self.end_seq, self.total_samples, self.end_time = end, pkt.total_samples, now
+            self.stats.ended = True
+        return True
+
+    def _update_jitter(self, timestamp: int, now: float) -> None:
+        if self._prev is not None:
+            t0, ts0 = self._prev
+            dts = ((timestamp - ts0 + (1 << 31)) % (1 << 32) - (1 << 31)) / 16000
+            self.stats.jitter_ms += (abs(now - t0 - dts) * 1000 - self.stats.jitter_ms) / 16
+        self._prev = (now, timestamp)
+
+    # -- frames out ---------------------------------------------------------------------------
+    def due(self, seq: int) -> float:
+        """Real-time mode: when frame ``seq`` is played."""
+        return self.anchor + seq * FRAME_S + self.delay
+
+    def _pop(self, now: float) -> Frame:
+        seq, payload, arrival = self.buffer.pop()
+        self._popped = True
+        if payload is None:
+            self.stats.concealed += 1
+            return seq, self.decoder.decode(None)
+        self.stats.decoded += 1
+        self.stats.payload_bits += codebooks_from_payload_length(len(payload), self.bits) * self.bits
+        self.stats.hold_s += now - arrival
+        return seq, self.decoder.decode(payload)
+
+    def pull_frames(self, now: float) -> list[Frame]:
+        """Frames settled by ``now``, in order, as ``(seq, samples)``; ``seq`` is ``None`` for
+        a real-time stretch frame (for the sound card only, never the file)."""
+        out, self._ready = self._ready, []
+        buf, stop = self.buffer, self.end_seq
+        if buf is None:
+            return out
+        if self.realtime:
+            for _ in range(self._stretch):
+                out.append((None, self.decoder.decode(None)))
+                self.stats.stretched += 1
+            self._stretch = 0
+            while (self.anchor is not None and (stop is None or buf.next < stop)
+                   and now >= self.due(buf.next)):
+                out.append(self._pop(now))
+        else:
+            while buf.next in buf.frames and (stop is None or buf.next < stop):
+                out.append(self._pop(now))
+            if stop is not None and now >= self.end_time + END_GRACE:
+                out += self.flush(now)
+        if self._idle(now):
+            out += self.flush(now)
+        return out
+
+    def flush(self, now: float) -> list[Frame]:
+        """Settle every frame up to the end (END's, else the highest received), concealing gaps."""
+        if self.buffer is None:
+            return []
+        limit = self.end_seq if self.end_seq is not None else (
+            self.highest + 1 if self.highest is not None else self.buffer.next)
+        return [self._pop(now) for _ in range(self.buffer.next, limit)]
+
+    def _idle(self, now: float) -> bool:
+        return self.last_valid is not None and now - self.last_valid >= self.idle_timeout
+
+    def done(self, now: float) -> bool:
+        """The stream is over: every frame up to END settled, or idle for ``idle_timeout``."""
+        if self.buffer is None:
+            return False
+        return (self.end_seq is not None and self.buffer.next >= self.end_seq) or self._idle(now)
+
+    def next_wakeup(self, now: float) -> float:
+        """The latest time the caller should call ``pull_frames`` again (if no packet comes)."""
+        t = now + 0.2
+        if self.last_valid is not None:
+            t = min(t, self.last_valid + self.idle_timeout)
+        if self.realtime and self.anchor is not None:
+            t = min(t, self.due(self.buffer.next))
+        elif self.end_time is not None:
+            t = min(t, self.end_time + END_GRACE)
+        return t
+
+    def safe_length(self) -> int:
+        """Output samples known to belong to the stream (a tail END may trim is held back)."""
+        if self.end_seq is not None:
+            return self.final_length()
+        return 0 if self.highest is None else max(0, (self.highest - self.first_seq) * self.hop)
+
+    def final_length(self) -> int:
+        """The output's length: END's total samples from ``first_seq`` on, or every frame up to
+        the highest received."""
+        if self.first_seq is None:
+            return 0
+        if self.end_seq is not None:
+            skipped = (self.first_seq - (self.start_seq or 0)) * self.hop
+            frames = max(0, self.end_seq - self.first_seq)
+            return min(max(0, self.total_samples - skipped), frames * self.hop)
+        return 0 if self.highest is None else (self.highest + 1 - self.first_seq) * self.hop
+
+
+class _Tail:
+    """Output held back until the core confirms it, so the stream's end can be trimmed exactly."""
+
+    def __init__(self):
+        self.pending: list[np.ndarray] = []
+        self.written = 0
+
+    def release(self, upto: int) -> np.ndarray:
+        held = np.concatenate(self.pending) if self.pending else np.zeros(0, np.float32)
+        n = max(0, min(len(held), upto - self.written))
+        self.pending, self.written = [held[n:]], self.written + n
+        return held[:n]
+
+
+class Receiver:
+    """The UDP loop around a ``ReceiverCore``; ``run(path)`` writes the stream as 16-bit WAV.
+
+    The socket is bound on construction (``address`` tells the port when 0 was asked). ``wait``
+    is how long to wait for a stream to lock onto; a refused stream ends the wait early once it
+    sends END (``ValueError`` with the refusal message). ``on_play(samples)`` gets each frame as
+    it is played out (real-time mode: a sound card), ``progress(stats)`` is called once a
+    second, ``note(text)`` once on a refusal. With ``record_times``, ``frame_times`` lists
+    ``(seq, monotonic time)`` of each output frame (to measure latency). Ctrl-C after the stream
+    started ends it like an idle timeout: the file keeps what was received.
+    """
+
+    def __init__(self, model, listen: tuple[str, int] = ("127.0.0.1", DEFAULT_PORT),
+                 realtime: bool = False, jitter_ms: float = 60.0, wait: float = 30.0,
+                 idle_timeout: float = IDLE_TIMEOUT, on_play: Callable | None = None,
+                 progress: Callable | None = None, note: Callable | None = None,
+                 record_times: bool = False):
+        self.core = ReceiverCore(model, realtime, jitter_ms, idle_timeout=idle_timeout)
+        self.wait, self.on_play, self.progress, self.note = wait, on_play, progress, note
+        self.frame_times: list[tuple[int, float]] | None = [] if record_times else None
+        family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:  # room for a --no-pace burst while a frame decodes
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        except OSError:
+            pass
+        try:
+            self.sock.bind(listen)
+        except OSError:
+            self.sock.close()
+            raise
+        self.address = self.sock.getsockname()[:2]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def run(self, path, force: bool = False) -> ReceiveStats:
+        """Receive one stream into ``path`` (``-`` = stdout); returns the stats."""
+        try:
+            with atomic_output(path, force) as f:
+                write_wav_blocks(f, self.frames(), self.core.model.config.sample_rate)
+        finally:
+            self.close()
+        return self.core.stats
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """The output blocks, as they are confirmed, until the stream ends."""
+        core, tail = self.core, _Tail()
+        start = time.monotonic()
+        report, noted = start + 1, False
+        try:
+            while True:
+                now = time.monotonic()
+                self._output(core.pull_frames(now), tail, now)
+                block = tail.release(core.safe_length())
+                core.stats.samples = tail.written
+                if len(block):
+                    yield block
+                if core.done(now):
+                    break
+                if core.refusal and not noted and self.note:
+                    self.note(core.refusal)
+                    noted = True
+                if core.buffer is None and (core.refused_ended or now - start >= self.wait):
+                    if core.refusal:
+                        raise ValueError(core.refusal)
+                    raise TimeoutError(f"no stream arrived on {self.address[0]}:"
+                                       f"{self.address[1]} within {self.wait:g} s")
+                if self.progress and now >= report:
+                    self.progress(core.stats)
+                    report += 1
+                wake = core.next_wakeup(now)
+                if core.buffer is None:
+                    wake = min(wake, start + self.wait)
+                self._receive(wake - now)
+        except KeyboardInterrupt:
+            if core.buffer is None:
+                raise
+            now = time.monotonic()
+            self._output(core.flush(now), tail, now)
+        block = tail.release(core.final_length())
+        core.stats.samples = tail.written
+        yield block
+
+    def _output(self, frames: list[Frame], tail: _Tail, now: float) -> None:
+        for seq, samples in frames:
+            if self.on_play:
+                self.on_play(samples)
+            if seq is not None:
+                tail.pending.append(samples)
+                if self.frame_times is not None:
+                    self.frame_times.append((seq, now))
+
+    def _receive(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for a datagram, then take whatever else is queued."""
+        self.sock.settimeout(max(timeout, 0.0))
+        for _ in range(256):
+            try:
+                data, addr = self.sock.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, TimeoutError, ConnectionError):
+                return
+            self.core.handle(data, addr[:2], time.monotonic())
+            self.sock.setblocking(False)

@@ -1,0 +1,198 @@
+"""Sending a live stream: one UDP packet per 20 ms frame (packet layout in docs/PROTOCOL.md).
+
+A stream is START (sent three times: before each of the first three audio packets), one AUDIO
+packet per frame, then END three times (20 ms apart when pacing). With pacing, frame ``i`` is
+encoded and sent at ``t0 + i * 20 ms`` on a monotonic clock (``t0``: when frame 0 was ready),
+as a live source would; without it, as fast as the encoder goes. ``loss`` drops a random
+fraction of the AUDIO packets (never START or END) with a seeded RNG, to simulate a network.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import socket
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+import numpy as np
+
+from ..api import exact_length
+from ..bitstream import output_samples_for
+from ..io import open_audio, read_blocks, resample_blocks
+from ..streaming import StreamEncoder
+from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
+
+FRAME_S = 0.02
+REPEATS = 3  # START and END are each sent this many times
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6addr]:PORT`` for IPv6) -> ``(host, port)``."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+@dataclass
+class SendStats:
+    stream_id: int
+    frames: int = 0        # audio frames encoded
+    sent: int = 0          # audio packets sent
+    dropped: int = 0       # audio packets dropped by the loss simulation
+    samples: int = 0       # 16 kHz samples streamed (END's total)
+    bytes: int = 0         # datagram bytes sent, all packets
+    capture_start: float | None = None  # monotonic time frame 0's first sample was captured
+    seconds: float = 0.0   # from the first packet to the last
+    interrupted: bool = False  # stopped by Ctrl-C (END was still sent)
+
+    @property
+    def kbps(self) -> float:
+        """Bitrate on the wire (packet bytes, without IP/UDP headers)."""
+        return self.bytes * 8 / (self.frames * FRAME_S * 1000) if self.frames else 0.0
+
+
+class Sender:
+    """Encodes frames with a ``StreamEncoder`` and sends one UDP datagram per frame to ``dest``.
+
+    ``bitrate`` (kbps) may be changed between frames. Use ``stream(blocks)`` for a whole
+    signal, or ``send_frame`` for each frame and ``finish`` at the end.
+    """
+
+    def __init__(self, model, dest: tuple[str, int], bitrate: float = 6.0, loss: float = 0.0,
+                 seed: int | None = None, pace: bool = True, stream_id: int | None = None):
+        if not 0.0 <= loss <= 1.0:
+            raise ValueError(f"loss must be a fraction from 0 to 1, got {loss:g}")
+        self.encoder = StreamEncoder(model, bitrate)
+        self.loss, self.pace = loss, pace
+        self.bits, self.hop = model.config.codebook_bits, model.hop
+        self.tag = model_tag_of(model.model_id)
+        self.stream_id = secrets.randbits(32) if stream_id is None else stream_id
+        self.stats = SendStats(self.stream_id)
+        self._rng = random.Random(seed)
+        found = socket.getaddrinfo(dest[0], dest[1], type=socket.SOCK_DGRAM)
+        ipv4 = [a for a in found if a[0] == socket.AF_INET]  # "localhost" may list ::1 first
+        family, _, _, _, self.dest = (ipv4 or found)[0]
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self._start = encode_packet(StartPacket(self.stream_id, model.model_id, 0,
+                                                model.config.sample_rate, self.hop, self.bits))
+        self._starts_left = REPEATS
+        self._t0: float | None = None
+        self._first_sent: float | None = None
+
+    @property
+    def bitrate(self) -> float:
+        return self.encoder.bitrate
+
+    @bitrate.setter
+    def bitrate(self, kbps: float) -> None:
+        self.encoder.bitrate = kbps
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.sock.sendto(data, self.dest)
+        except ConnectionRefusedError:  # an ICMP error from an earlier datagram: keep going
+            pass
+        self.stats.bytes += len(data)
+        if self._first_sent is None:
+            self._first_sent = time.monotonic()
+        self.stats.seconds = time.monotonic() - self._first_sent
+
+    def send_frame(self, frame: np.ndarray) -> None:
+        """Encode one frame (``hop`` samples, float in [-1, 1] or int16) and send it; with
+        pacing, not before its time."""
+        seq = self.stats.frames
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+            self.stats.capture_start = self._t0 - FRAME_S
+        elif self.pace:
+            delay = self._t0 + seq * FRAME_S - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        codes = self.encoder.encode_codes(frame)
+        if self._starts_left:
+            self._send(self._start)
+            self._starts_left -= 1
+        self.stats.frames += 1
+        if self.loss and self._rng.random() < self.loss:
+            self.stats.dropped += 1
+            return
+        pkt = AudioPacket.from_codes(self.stream_id, self.tag, seq % (1 << 32), codes, self.bits)
+        self._send(encode_packet(pkt, self.bits))
+        self.stats.sent += 1
+
+    def finish(self) -> SendStats:
+        """Send the START repeats still due, then END three times."""
+        while self._starts_left:
+            self._send(self._start)
+            self._starts_left -= 1
+        end = encode_packet(EndPacket(self.stream_id, self.tag, self.stats.frames % (1 << 32),
+                                      self.stats.samples))
+        for i in range(REPEATS):
+            if i and self.pace:
+                time.sleep(FRAME_S)
+            self._send(end)
+        return self.stats
+
+    def stream(self, blocks: Iterator[np.ndarray]) -> SendStats:
+        """Send 16 kHz float blocks of any sizes as frames (the last one zero-padded), then END.
+
+        Ctrl-C ends the input: the frames sent so far are followed by END (``stats.interrupted``).
+        """
+        carry = np.zeros(0, np.float32)
+        try:
+            for block in blocks:
+                self.stats.samples += len(block)
+                carry = np.concatenate([carry, block]) if len(carry) else block
+                whole = len(carry) - len(carry) % self.hop
+                for i in range(0, whole, self.hop):
+                    self.send_frame(carry[i: i + self.hop])
+                carry = carry[whole:]
+        except KeyboardInterrupt:  # send what was read in whole frames, then END
+            self.stats.interrupted = True
+            self.stats.samples = min(self.stats.samples, self.stats.frames * self.hop)
+            carry = carry[:0]
+        if len(carry):
+            self.send_frame(np.pad(carry, (0, self.hop - len(carry))))
+        return self.finish()
+
+
+def send_file(model, path, dest: tuple[str, int], **options) -> SendStats:
+    """Stream an audio file (any format soundfile reads; downmixed and resampled to 16 kHz).
+
+    ``options`` go to ``Sender`` (bitrate, loss, seed, pace, stream_id).
+    """
+    with open_audio(path) as f:
+        total = output_samples_for(f.frames, f.samplerate)
+        blocks = exact_length(read_blocks(f, model.config.sample_rate, 0.2), total)
+        with closing(Sender(model, dest, **options)) as sender:
+            return sender.stream(blocks)
+
+
+def pcm_blocks(stream: BinaryIO, rate: int = 16000, channels: int = 1) -> Iterator[np.ndarray]:
+    """Raw 16-bit little-endian PCM from a binary stream, 20 ms at a time, as mono float32."""
+    size = max(1, rate // 50) * channels * 2
+    while data := stream.read(size):
+        data = data[: len(data) - len(data) % (2 * channels)]
+        pcm = np.frombuffer(data, "<i2").reshape(-1, channels)
+        yield (pcm.mean(axis=1, dtype=np.float32) / 32768.0).astype(np.float32)
+
+
+def send_pcm(model, stream: BinaryIO, dest: tuple[str, int], rate: int = 16000,
+             channels: int = 1, **options) -> SendStats:
+    """Stream live raw PCM (e.g. ``arecord -f S16_LE`` on stdin) until end of input."""
+    if not 1000 <= rate <= 384000:
+        raise ValueError(f"input rate {rate} Hz is out of range (1000-384000)")
+    if not 1 <= channels <= 64:
+        raise ValueError(f"channels must be 1 to 64, got {channels}")
+    with closing(Sender(model, dest, **options)) as sender:
+        blocks = resample_blocks(pcm_blocks(stream, rate, channels), rate,
+                                 model.config.sample_rate)
+        return sender.stream(blocks)

@@ -1,0 +1,351 @@
+"""Live streaming: the receiver core on synthetic packets (reorder, duplicates, late, loss, junk,
+other model, restart, wrap, real-time playout) and sender + receiver over loopback UDP."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from codec import bitstream
+from codec.__main__ import main
+from codec.api import decode_file, encode_file
+from codec.model import CodecConfig, build_codec, load_model, save_model
+from codec.net.packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
+from codec.net.receiver import MAX_REFUSED, Receiver, ReceiverCore, format_summary, unwrap
+from codec.net.sender import parse_address, send_file, send_pcm
+from codec.streaming import StreamDecoder, StreamEncoder
+from conftest import speech_like
+
+SRC = ("127.0.0.1", 40000)
+N = 16208  # 51 frames, the last one partial
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Frame-at-a-time work on one torch thread (as the CLI runs it): much faster when busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def net_model(one_thread, tmp_path_factory):
+    """A tiny random model, codebooks initialised on noise, saved and loaded (for its id)."""
+    torch.manual_seed(0)
+    model = build_codec(CodecConfig(channels=8, dim=16, num_codebooks=18))
+    model.train()
+    model(torch.randn(4, 1, 3200) * 0.1)
+    directory = tmp_path_factory.mktemp("net_model")
+    save_model(model.eval(), directory)
+    return load_model(directory)
+
+
+@pytest.fixture(scope="module")
+def stream(net_model):
+    """(wav, START, [AUDIO...], END, payloads) of one 6 kbps stream with id 7."""
+    wav = speech_like(1.1)[:N]
+    enc, tag = StreamEncoder(net_model, 6), model_tag_of(net_model.model_id)
+    padded = np.pad(wav, (0, -N % 320))
+    codes = [enc.encode_codes(padded[i: i + 320]) for i in range(0, len(padded), 320)]
+    audio = [encode_packet(AudioPacket.from_codes(7, tag, i, c)) for i, c in enumerate(codes)]
+    start = encode_packet(StartPacket(7, net_model.model_id))
+    end = encode_packet(EndPacket(7, tag, len(codes), N))
+    return wav, start, audio, end, [a[17:] for a in audio]
+
+
+def reference(model, payloads, lost=()):
+    """Sequential StreamDecoder output, concealing the frames in ``lost``."""
+    dec = StreamDecoder(model)
+    return np.concatenate([dec.decode(None if i in lost else p) for i, p in enumerate(payloads)])
+
+
+def run(core, datagrams, step=0.001):
+    """Feed datagrams ``step`` seconds apart, pulling frames as we go, then run the clock until
+    the stream is done. Returns the file output, trimmed as the Receiver trims it."""
+    out, t = [], 0.0
+    for d in datagrams:
+        core.handle(d, SRC, t)
+        out += core.pull_frames(t)
+        t += step
+    while not core.done(t) and t < 100:
+        t += 0.005
+        out += core.pull_frames(t)
+    samples = [s for seq, s in out if seq is not None]
+    wav = np.concatenate(samples) if samples else np.zeros(0, np.float32)
+    return wav[: core.final_length()]
+
+
+def test_in_order_reordered_and_duplicated(net_model, stream):
+    wav, start, audio, end, payloads = stream
+    ref = reference(net_model, payloads)[:N]
+    core = ReceiverCore(net_model)
+    np.testing.assert_allclose(run(core, [start, *audio, end]), ref, atol=1e-6)
+    assert core.done(10) and core.stats.ended and core.stats.decoded == len(audio)
+
+    rng = np.random.default_rng(0)
+    order = np.argsort(np.arange(len(audio)) + rng.uniform(0, 6, len(audio)))  # local reorder
+    dups = [audio[i] for i in rng.choice(len(audio), 5, replace=False)]
+    core = ReceiverCore(net_model)
+    out = run(core, [start, *[audio[i] for i in order], *dups, end, end])
+    np.testing.assert_allclose(out, ref, atol=1e-6)
+    s = core.stats
+    assert (s.duplicated, s.lost, s.late, s.concealed, s.junk) == (5, 0, 0, 0, 0)
+
+
+def test_loss_and_reorder_exact_length(net_model, stream):
+    wav, start, audio, end, payloads = stream
+    rng = np.random.default_rng(1)
+    lost = set(rng.choice(len(audio), len(audio) // 10, replace=False).tolist())
+    order = np.argsort(np.arange(len(audio)) + rng.uniform(0, 4, len(audio)))
+    core = ReceiverCore(net_model)
+    out = run(core, [start] + [audio[i] for i in order if i not in lost] + [end])
+    assert len(out) == N and np.isfinite(out).all()
+    np.testing.assert_allclose(out, reference(net_model, payloads, lost)[:N], atol=1e-6)
+    assert core.stats.lost == core.stats.concealed == len(lost)
+    # the last frames lost too: END still gives the exact length
+    core = ReceiverCore(net_model)
+    assert len(run(core, [start, *audio[:-3], end])) == N and core.stats.lost == 3
+
+
+def test_late_packet_after_concealment_and_duplicate(net_model, stream):
+    _, start, audio, end, _ = stream
+    core = ReceiverCore(net_model, capacity=8)
+    out = run(core, [start, *audio[:3], *audio[4:12], audio[3], audio[3], *audio[12:], end])
+    s = core.stats
+    assert (s.late, s.duplicated, s.concealed, s.lost, s.recovered) == (1, 1, 1, 0, 1)
+    assert len(out) == N and len(core.buffer) == 0
+
+
+def test_junk_is_counted_and_memory_stays_bounded(net_model, stream):
+    _, start, audio, end, payloads = stream
+    rng = np.random.default_rng(2)
+    tag, other = model_tag_of(net_model.model_id), b"zz"
+    junk = []
+    for i in range(10_000):
+        data = bytearray(rng.bytes(int(rng.integers(0, 200))))
+        if i % 2 and len(data) >= 2:  # get past the magic and version checks
+            data[:2] = bytes([0xC5, 0x10 | int(rng.integers(0, 5))])
+        junk.append(bytes(data))
+    for i in range(500):  # well-formed, but another stream, source, model or a foreign START
+        sid = int(rng.integers(8, 1 << 32))
+        junk += [encode_packet(AudioPacket.from_codes(sid, tag, i, np.zeros(12, int))),
+                 encode_packet(AudioPacket.from_codes(7, other, i, np.zeros(12, int))),
+                 encode_packet(StartPacket(sid, rng.bytes(8)))]
+    core = ReceiverCore(net_model, capacity=16)
+    for i in range(100):  # foreign STARTs before any stream: refused, a bounded memory of them
+        core.handle(encode_packet(StartPacket(1000 + i, rng.bytes(8))), SRC, 0.0)
+    assert core.buffer is None and len(core._refused) == MAX_REFUSED and core.stats.junk == 100
+    core.handle(start, SRC, 0.0)
+    core.handle(audio[0], ("10.0.0.1", 5), 0.0)  # right stream, wrong source
+    sizes, datagrams = [], [audio[0]]
+    for i, a in enumerate(audio[1:]):
+        datagrams += junk[i * 230: (i + 1) * 230] + [a]
+    datagrams += junk[50 * 230:] + [end]
+    t = 0.0
+    for d in datagrams:
+        core.handle(d, SRC, t)
+        core.pull_frames(t)
+        sizes.append(len(core.buffer))
+        t += 1e-5
+    assert max(sizes) <= 16 and len(core._refused) <= MAX_REFUSED
+    assert core.stats.junk == len(junk) + 101
+    assert core.stats.decoded == len(audio) and core.done(t)
+
+
+def test_other_model_is_refused(net_model, stream, tmp_path):
+    _, start, audio, end, _ = stream
+    foreign = encode_packet(StartPacket(9, b"othermod"))
+    f_audio = encode_packet(AudioPacket.from_codes(9, b"ot", 0, np.zeros(12, int)))
+    f_end = encode_packet(EndPacket(9, b"ot", 1, 320))
+    core = ReceiverCore(net_model)
+    for d in (foreign, foreign, f_audio, f_end):
+        core.handle(d, SRC, 0.0)
+    assert core.buffer is None and core.refused_ended and core.stats.junk == 4
+    assert "6f746865726d6f64" in core.refusal and net_model.model_id.hex() in core.refusal
+    assert len(run(core, [start, *audio, end])) == N  # a right stream is still taken
+
+    rx = Receiver(net_model, ("127.0.0.1", 0), wait=20)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for d in (foreign, f_audio, f_end):
+            s.sendto(d, rx.address)
+        t0 = time.monotonic()
+        with pytest.raises(ValueError, match="refused stream 00000009"):
+            rx.run(tmp_path / "x.wav")
+    assert time.monotonic() - t0 < 5 and not (tmp_path / "x.wav").exists()
+
+
+def test_restart_mid_call_resumes(net_model, stream):
+    _, start, audio, end, payloads = stream
+    core = ReceiverCore(net_model)
+    out = run(core, [*audio[40:], end])
+    assert core.first_seq == 40 and len(out) == N - 40 * 320
+    np.testing.assert_allclose(out, reference(net_model, payloads[40:])[: N - 40 * 320], atol=1e-6)
+
+
+def test_sequence_numbers_wrap(net_model, stream):
+    _, _, audio, _, payloads = stream
+    assert unwrap(3, 2**32 - 2) == 2**32 + 3 and unwrap(2**32 - 1, 4) == -1
+    s0, tag = 2**32 - 20, model_tag_of(net_model.model_id)
+    pkts = [encode_packet(StartPacket(7, net_model.model_id, s0))]
+    pkts += [encode_packet(AudioPacket(7, tag, (s0 + i) % 2**32, 0, 12, p))
+             for i, p in enumerate(payloads)]
+    pkts.append(encode_packet(EndPacket(7, tag, (s0 + len(payloads)) % 2**32, N)))
+    core = ReceiverCore(net_model)
+    np.testing.assert_allclose(run(core, pkts), reference(net_model, payloads)[:N], atol=1e-6)
+
+
+def test_realtime_playout(net_model, stream):
+    _, start, audio, end, payloads = stream
+    rng = np.random.default_rng(3)
+    arrivals = [(start, 0.0)] + [(a, i * 0.02 + rng.uniform(0, 0.04)) for i, a in enumerate(audio)]
+    arrivals[21] = (audio[20], 20 * 0.02 + 0.25)  # one packet 250 ms late
+    arrivals.append((end, len(audio) * 0.02 + 0.01))
+    arrivals.sort(key=lambda x: x[1])
+    core = ReceiverCore(net_model, realtime=True, jitter_ms=60)
+    out, t, k = [], 0.0, 0
+    while not core.done(t):
+        while k < len(arrivals) and arrivals[k][1] <= t:
+            core.handle(arrivals[k][0], SRC, arrivals[k][1])
+            k += 1
+        out += core.pull_frames(t)
+        t += 0.002
+    s = core.stats
+    assert (s.late, s.concealed, s.stretched, s.target_ms) == (1, 1, 1, pytest.approx(80))
+    file_frames = [f for seq, f in out if seq is not None]
+    assert [seq for seq, _ in out if seq is not None] == list(range(len(audio)))
+    assert len(out) == len(audio) + 1 and t < len(audio) * 0.02 + 0.2
+    assert np.isfinite(np.concatenate(file_frames)).all()
+
+    burst = ReceiverCore(net_model, realtime=True, capacity=32)  # --no-pace to a player
+    run(burst, [start, *audio, end], step=0.0)
+    assert burst.stats.early == len(audio) - 32 and burst.stats.decoded == 32
+
+
+def _ref_decode(model, src, tmp_path):
+    encode_file(src, tmp_path / "ref.cdc", 6, model=model)
+    decode_file(tmp_path / "ref.cdc", tmp_path / "ref.wav", model=model)
+    data = (tmp_path / "ref.cdc").read_bytes()
+    return sf.read(tmp_path / "ref.wav", dtype="float32")[0], bitstream.read_bitstream(data)[1]
+
+
+def _receive_in_thread(rx, dst):
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(stats=rx.run(dst)))
+    thread.start()
+    return thread, result
+
+
+def test_loopback_no_loss_matches_codec_decode(net_model, stream, tmp_path):
+    wav = stream[0]
+    sf.write(tmp_path / "in.wav", wav, 16000)
+    ref, file_codes = _ref_decode(net_model, tmp_path / "in.wav", tmp_path)
+    rx = Receiver(net_model, ("127.0.0.1", 0), wait=10)
+    thread, result = _receive_in_thread(rx, tmp_path / "out.wav")
+    sent = send_file(net_model, tmp_path / "in.wav", rx.address, pace=False)
+    thread.join(10)
+    out = sf.read(tmp_path / "out.wav", dtype="float32")[0]
+    assert len(out) == len(ref) == N and sent.samples == N
+    enc = StreamEncoder(net_model, 6)
+    padded = np.pad(wav, (0, -N % 320))
+    codes = np.stack([enc.encode_codes(padded[i: i + 320]) for i in range(0, len(padded), 320)], 1)
+    differ = np.nonzero((codes != file_codes).any(0))[0]
+    agree = N if len(differ) == 0 else differ[0] * 320
+    assert np.abs(out[:agree] - ref[:agree]).max() <= 1e-4
+    assert result["stats"].lost == 0 and result["stats"].ended
+
+
+def test_loopback_loss_ends_cleanly(net_model, stream, tmp_path):
+    sf.write(tmp_path / "in.wav", stream[0], 16000)
+    rx = Receiver(net_model, ("127.0.0.1", 0), wait=10, idle_timeout=20)
+    thread, result = _receive_in_thread(rx, tmp_path / "out.wav")
+    sent = send_file(net_model, tmp_path / "in.wav", rx.address, pace=False, loss=0.1, seed=4)
+    t0 = time.monotonic()
+    thread.join(10)
+    assert time.monotonic() - t0 < 5  # ended by END, not by the 20 s idle timeout
+    out = sf.read(tmp_path / "out.wav", dtype="float32")[0]
+    stats = result["stats"]
+    assert len(out) == N and np.isfinite(out).all() and sent.dropped > 0
+    assert stats.lost == sent.dropped and stats.ended and stats.junk == 0
+    assert "lost" in format_summary(stats)
+
+
+def test_send_pcm_from_a_pipe(net_model):
+    pcm = (np.random.default_rng(5).standard_normal((8000, 2)) * 3000).astype("<i2")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.bind(("127.0.0.1", 0))
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        stats = send_pcm(net_model, io.BytesIO(pcm.tobytes()), rx.getsockname(), rate=8000,
+                         channels=2, pace=False)
+        rx.settimeout(1)
+        kinds = [rx.recv(2048)[1] & 15 for _ in range(3 + stats.frames + 3)]
+    assert stats.samples == 16000 and stats.frames == 50
+    assert kinds.count(1) == 3 and kinds.count(2) == 50 and kinds[-3:] == [3, 3, 3]
+
+
+def _wait_bound(addr):
+    """Wait until some socket (the receiver's) is bound to ``addr``."""
+    host, port = parse_address(addr)
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {addr}")
+
+
+def test_cli_send_and_receive(net_model, tmp_path, monkeypatch, capsys):
+    import codec.api
+    monkeypatch.setattr(codec.api, "load_model", lambda *a: net_model)
+    assert parse_address("[::1]:5004") == ("::1", 5004)
+    with pytest.raises(ValueError):
+        parse_address("localhost")
+    sf.write(tmp_path / "in.wav", speech_like(0.5), 16000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        addr = f"127.0.0.1:{s.getsockname()[1]}"
+    out, codes = tmp_path / "out.wav", {}
+    thread = threading.Thread(target=lambda: codes.update(rx=main(
+        ["receive", str(out), "--listen", addr, "--wait", "10"])))
+    thread.start()
+    _wait_bound(addr)
+    assert main(["send", str(tmp_path / "in.wav"), "--to", addr, "--no-pace", "--loss", "0.2",
+                 "--seed", "1"]) == 0
+    thread.join(10)
+    assert codes["rx"] == 0 and len(sf.read(out)[0]) == 8000
+    err = capsys.readouterr().err
+    assert "dropped by --loss" in err and "junk 0" in err
+    assert main(["receive", str(out), "--listen", addr]) == 1  # exists, no --force
+    assert "exists" in capsys.readouterr().err
+
+
+def test_sound_card_feeds_frames_then_silence(monkeypatch):
+    import sys
+    import types
+
+    from codec.net.cli import SoundCard
+
+    class FakeStream:
+        def __init__(self, callback, **kw):
+            self.callback = callback
+
+        def start(self):
+            pass
+
+        stop = close = start
+
+    monkeypatch.setitem(sys.modules, "sounddevice", types.SimpleNamespace(OutputStream=FakeStream))
+    card = SoundCard(16000)
+    card.play(np.full(320, 0.5, np.float32))
+    out = np.ones((512, 1), np.float32)
+    card._stream.callback(out, 512, None, None)
+    assert (out[:320, 0] == 0.5).all() and (out[320:, 0] == 0).all()
