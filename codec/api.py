@@ -78,7 +78,7 @@ def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
         yield np.zeros(n, np.float32)
 
 
-def decode_blocks(model: Codec, data: bytes, frames_per_block: int = 1000
+def decode_blocks(model: Codec, data: bytes, frames_per_block: int = 250
                   ) -> tuple[bitstream.Header, Iterator[np.ndarray]]:
     """Bitstream bytes -> (header, iterator of 16 kHz float32 blocks in [-1, 1]).
 

@@ -26,7 +26,7 @@ from torchaudio.functional import resample
 
 from .errors import AudioInputError
 
-BLOCK_SECONDS = 20.0  # block size for long files: small next to memory, large next to overheads
+BLOCK_SECONDS = 5.0  # block size for long files: small next to memory, large next to overheads
 
 
 class Resampler:
