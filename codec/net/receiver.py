@@ -27,13 +27,16 @@ import numpy as np
 from ..errors import FormatError
 from ..io import atomic_output, write_wav_blocks
 from ..streaming import StreamDecoder
+from .jitter import InterarrivalJitter, JitterBuffer, unwrap
 from .packet import (AudioPacket, EndPacket, StartPacket, codebooks_from_payload_length,
                      decode_packet, model_tag_of)
+
+__all__ = ["DEFAULT_PORT", "IDLE_TIMEOUT", "JitterBuffer", "ReceiveStats", "Receiver",
+           "ReceiverCore", "format_summary", "unwrap"]
 
 DEFAULT_PORT = 5004
 FRAME_S = 0.02
 MAX_DATAGRAM = 2048   # packets are at most 145 bytes; longer datagrams arrive cut, hence junk
-HISTORY = 1024        # frames behind the playout point remembered, to tell late from duplicate
 MAX_JUMP = 1500       # frames (30 s): a packet further ahead of the playout point is junk
 END_GRACE = 0.2       # seconds file mode waits for stragglers after END
 IDLE_TIMEOUT = 3.0    # seconds after the last valid packet
@@ -41,11 +44,6 @@ MAX_DELAY = 0.3       # real-time mode: the deepest the jitter buffer grows (sec
 MAX_REFUSED = 16      # stream ids of refused streams remembered
 
 Frame = tuple  # (seq or None, float32 samples)
-
-
-def unwrap(seq: int, ref: int) -> int:
-    """The extended sequence number nearest ``ref`` whose low 32 bits are ``seq``."""
-    return ref + (seq - ref + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
 @dataclass
@@ -101,50 +99,6 @@ def format_summary(s: ReceiveStats) -> str:
             f"delay    jitter buffer {buf}; network jitter {s.jitter_ms:.1f} ms")
 
 
-class JitterBuffer:
-    """Payloads by extended sequence number, from the playout point ``next`` to ``next + capacity``.
-
-    ``put`` classifies a packet: ``"ok"`` (stored), ``"duplicate"`` (stored or played already),
-    ``"late"`` (its frame was concealed, or is older than the history), ``"early"`` (beyond the
-    window, not stored). ``pop`` takes the frame at ``next`` (payload ``None`` when missing) and
-    advances. Memory is bounded by ``capacity`` payloads and a ``HISTORY``-entry ring.
-    """
-
-    def __init__(self, next_seq: int, capacity: int = 64):
-        self.next, self.capacity = next_seq, capacity
-        self.frames: dict[int, tuple[bytes, float]] = {}
-        self.recovered = 0
-        self._seq = np.full(HISTORY, np.iinfo(np.int64).min, np.int64)
-        self._got = np.zeros(HISTORY, bool)
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def put(self, seq: int, payload: bytes, now: float) -> str:
-        if seq < self.next:
-            i = seq % HISTORY
-            if self._seq[i] != seq:
-                return "late"
-            if self._got[i]:
-                return "duplicate"
-            self._got[i] = True
-            self.recovered += 1
-            return "late"
-        if seq in self.frames:
-            return "duplicate"
-        if seq >= self.next + self.capacity:
-            return "early"
-        self.frames[seq] = (payload, now)
-        return "ok"
-
-    def pop(self) -> tuple[int, bytes | None, float | None]:
-        seq = self.next
-        payload, arrival = self.frames.pop(seq, (None, None))
-        self._seq[seq % HISTORY], self._got[seq % HISTORY] = seq, payload is not None
-        self.next += 1
-        return seq, payload, arrival
-
-
 class ReceiverCore:
     """One stream's receive logic, without sockets or clocks: ``handle`` then ``pull_frames``.
 
@@ -174,7 +128,7 @@ class ReceiverCore:
         self._refused: dict[int, None] = {}
         self._ready: list[Frame] = []  # frames settled inside handle() (file mode, window full)
         self._stretch = 0
-        self._prev: tuple[float, int] | None = None  # (arrival, timestamp), for the jitter
+        self._jitter = InterarrivalJitter()
         self._popped = False
 
     # -- packets in ---------------------------------------------------------------------------
@@ -248,7 +202,7 @@ class ReceiverCore:
             return False
         st.received += 1
         st.wire_bytes += size
-        self._update_jitter(pkt.timestamp, now)
+        st.jitter_ms = self._jitter.update(pkt.timestamp, now)
         if self.anchor is None:
             self.anchor = now - seq * FRAME_S
         if not self.realtime:
@@ -278,13 +232,6 @@ class ReceiverCore:
             self.end_seq, self.total_samples, self.end_time = end, pkt.total_samples, now
             self.stats.ended = True
         return True
-
-    def _update_jitter(self, timestamp: int, now: float) -> None:
-        if self._prev is not None:
-            t0, ts0 = self._prev
-            dts = ((timestamp - ts0 + (1 << 31)) % (1 << 32) - (1 << 31)) / 16000
-            self.stats.jitter_ms += (abs(now - t0 - dts) * 1000 - self.stats.jitter_ms) / 16
-        self._prev = (now, timestamp)
 
     # -- frames out ---------------------------------------------------------------------------
     def due(self, seq: int) -> float:
