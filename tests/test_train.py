@@ -1,0 +1,71 @@
+"""Training: data pipeline, a few steps on a tiny model, resume from checkpoint, export."""
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from codec.model import load_model
+from codec.train.data import Augment, SpeechCorpus, list_utterances, split_by_speaker
+from codec.train.loop import TrainConfig, Trainer
+
+from conftest import SHARED, TINY, needs_shared, speech_like
+
+
+def make_corpus(folder, n=6):
+    for i in range(n):
+        spk = folder / f"spk{i % 3}"
+        spk.mkdir(parents=True, exist_ok=True)
+        sf.write(spk / f"utt{i}.wav", speech_like(0.5 + 0.3 * i, 22050, seed=i), 22050)
+    return list_utterances(folder)
+
+
+def test_corpus_crops_and_augment(tmp_path):
+    utts = make_corpus(tmp_path)
+    assert len(utts) == 6 and {u.speaker for u in utts} == {"spk0", "spk1", "spk2"}
+    corpus = SpeechCorpus(utts)
+    assert corpus.audio.dtype == torch.int16 and len(corpus) == 6
+    g = torch.Generator().manual_seed(0)
+    crops = corpus.crops(8, 16000, g)  # longer than the shortest files: zero-padded
+    assert crops.shape == (8, 1, 16000) and crops.abs().max() <= 1
+    out = Augment(telephone_prob=1.0)(crops, g)
+    peaks = out.abs().amax(-1)
+    assert (peaks <= 10 ** (-1 / 20) + 1e-4).all() and (peaks >= 10 ** (-40 / 20) - 1e-4).all()
+
+
+def test_split_is_by_speaker_and_stable(tmp_path):
+    utts = make_corpus(tmp_path, 12)
+    a, b = split_by_speaker(utts, 0.5)
+    assert {u.speaker for u in a}.isdisjoint({u.speaker for u in b})
+    assert split_by_speaker(utts, 0.5) == (a, b)
+
+
+def test_a_few_steps_resume_and_export(tmp_path):
+    corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
+    cfg = TrainConfig(steps=2, batch_size=2, crop_seconds=0.2, log_every=1, eval_every=2,
+                      warmup_steps=1)
+    run = tmp_path / "run"
+    trainer = Trainer(run, corpus, corpus, cfg, TINY)
+    trainer.run()
+    assert (run / "checkpoint.pt").exists() and (run / "best" / "codec.pt").exists()
+    header = (run / "train.csv").read_text().splitlines()[0]
+    for name in ("mel/loss", "stft/sc", "vq/commit", "vq/perplexity_mean", "opt/lr"):
+        assert name in header
+    assert "valid/log_mel@6" in (run / "valid.csv").read_text()
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    # a new trainer on the same run directory resumes at step 2 and goes on to step 3
+    again = Trainer(run, corpus, corpus, TrainConfig(**{**cfg.__dict__, "steps": 3}), TINY)
+    assert again.step == 2
+    for k, v in again.model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    again.run()
+    assert again.step == 3
+    exported = load_model(run / "best")
+    assert exported.config == TINY
+    x = torch.from_numpy(speech_like(0.5))
+    assert np.isfinite(exported.decode(exported.encode(x)).numpy()).all()
+
+
+@needs_shared
+def test_shared_manifest_reads():
+    utts = list_utterances(SHARED / "data" / "train.tsv")
+    assert len(utts) > 1000 and all(u.path.exists() for u in utts[:20])
