@@ -42,6 +42,8 @@ END_GRACE = 0.2       # seconds file mode waits for stragglers after END
 IDLE_TIMEOUT = 3.0    # seconds after the last valid packet
 MAX_DELAY = 0.3       # real-time mode: the deepest the jitter buffer grows (seconds)
 MAX_REFUSED = 16      # stream ids of refused streams remembered
+LOCK_SLOTS = 4096     # candidate streams remembered before locking on
+LOCK_WINDOW = 50      # frames: how close in sequence a candidate's second packet must be
 
 Frame = tuple  # (seq or None, float32 samples)
 
@@ -103,8 +105,9 @@ class ReceiverCore:
     """One stream's receive logic, without sockets or clocks: ``handle`` then ``pull_frames``.
 
     Locks onto the first stream announced by a START of this model, or (receiver restarted
-    mid-call, START lost) by an AUDIO packet carrying this model's tag; output starts at that
-    packet's sequence number. Afterwards packets of other streams, sources or models are junk.
+    mid-call, START lost) by an AUDIO packet carrying this model's tag, once a second packet of
+    the same stream and source confirms it; output starts at the first packet's sequence number.
+    Afterwards packets of other streams, sources or models are junk.
     A START of another model is refused: counted, remembered in ``refusal`` (one message), and
     its stream ignored; ``refused_ended`` tells that such a stream sent its END.
     """
@@ -126,6 +129,7 @@ class ReceiverCore:
         self.refusal: str | None = None
         self.refused_ended = False
         self._refused: dict[int, None] = {}
+        self._candidates: dict[int, tuple] = {}  # slot -> (packet, source, size, arrival)
         self._ready: list[Frame] = []  # frames settled inside handle() (file mode, window full)
         self._stretch = 0
         self._jitter = InterarrivalJitter()
@@ -139,16 +143,19 @@ class ReceiverCore:
         except FormatError:
             self.stats.junk += 1
             return
-        if self.buffer is None and not self._lock(pkt, source):
-            self.stats.junk += 1
-            return
+        if self.buffer is None:
+            self._admit(pkt, source, len(data), now)
+        else:
+            self._dispatch(pkt, source, len(data), now)
+
+    def _dispatch(self, pkt, source, size: int, now: float) -> None:
         if pkt.stream_id != self.stream_id or source != self.source or pkt.model_tag != self.tag:
             self.stats.junk += 1
             return
         if isinstance(pkt, StartPacket):
             ok = self._on_start(pkt)
         elif isinstance(pkt, AudioPacket):
-            ok = self._on_audio(pkt, len(data), now)
+            ok = self._on_audio(pkt, size, now)
         else:
             ok = self._on_end(pkt, now)
         if ok:
@@ -171,20 +178,37 @@ class ReceiverCore:
                             f"{ours[0].hex()}; both ends need the same weights")
         return False
 
-    def _lock(self, pkt, source) -> bool:
+    def _admit(self, pkt, source, size: int, now: float) -> None:
+        """Before locking on: a START or AUDIO packet of this model makes its (stream, source) a
+        candidate, held in a direct-mapped table of ``LOCK_SLOTS``; a second packet of the same
+        candidate, at most ``LOCK_WINDOW`` frames away, locks on at the first one and both are
+        taken. So junk that merely looks valid (one packet per made-up stream) cannot capture
+        the receiver, and a flood evicts a real candidate only when it hits its slot."""
+        self.stats.junk += 1  # taken back if the packet turns out to start the stream
         if pkt.stream_id in self._refused:
             self.refused_ended |= isinstance(pkt, EndPacket)
-            return False
+            return
         if isinstance(pkt, StartPacket):
             if not self._check_start(pkt):
-                return False
-            self.start_seq = pkt.seq
+                return
         elif not (isinstance(pkt, AudioPacket) and pkt.model_tag == self.tag):
-            return False
-        self.stream_id, self.source, self.first_seq = pkt.stream_id, source, pkt.seq
-        self.stats.stream_id = pkt.stream_id
-        self.buffer = JitterBuffer(pkt.seq, self.capacity)
-        return True
+            return
+        slot = hash((pkt.stream_id, source)) % LOCK_SLOTS
+        held = self._candidates.get(slot)
+        if (held is None or held[0].stream_id != pkt.stream_id or held[1] != source
+                or abs(unwrap(pkt.seq, held[0].seq) - held[0].seq) > LOCK_WINDOW):
+            self._candidates[slot] = (pkt, source, size, now)
+            return
+        self.stats.junk -= 2
+        self._candidates.clear()
+        first = held[0]
+        if isinstance(first, StartPacket):
+            self.start_seq = first.seq
+        self.stream_id, self.source, self.first_seq = first.stream_id, source, first.seq
+        self.stats.stream_id = first.stream_id
+        self.buffer = JitterBuffer(first.seq, self.capacity)
+        self._dispatch(*held)
+        self._dispatch(pkt, source, size, now)
 
     def _on_start(self, pkt: StartPacket) -> bool:
         if not self._check_start(pkt):
