@@ -1,25 +1,17 @@
 """Network hostility on loopback: a junk flood at the receiver's port while a real paced stream plays.
 
-Three processes on 127.0.0.1, each started here and stopped by this script: ``codec receive`` on a
-free port, a paced ``codec send -`` fed ``--seconds`` of speech (default: the clips in samples/,
-concatenated and repeated) as raw PCM on stdin, and a flooder (this script with ``--flooder``)
-that sends ``--packets`` junk datagrams at ``--rate`` per second from the moment the speech
-starts: random bytes (0-1500), bit-flipped packets of this model's format (magic kept, random
-stream ids), well-formed packets of other streams (this model's tag and id, random stream ids),
-packets of other models (other tags, foreign START), and oversized datagrams (1501-65507 bytes,
-behind a valid-looking header). At the end it prints a markdown table: packets flooded, junk
-counted by the receiver, received / lost / concealed frames, the kernel's UDP receive-buffer
-drops, the receiver's RSS when the stream started and its peak (VmHWM), and WB-PESQ of the
-received audio against ``codec decode`` of the same input (``decompress(compress(x))``), with
-pass/fail against 3.5.
+Three processes on 127.0.0.1, started and stopped here: ``codec receive`` on a free port, a
+paced ``codec send -`` fed ``--seconds`` of speech (default: samples/*.flac concatenated and
+repeated) as raw PCM, and a flooder (this script, ``--flooder``) sending ``--packets`` junk
+datagrams at ``--rate`` per second from the moment the speech starts (kinds: ``KINDS``). It
+prints markdown tables: datagrams flooded, the receiver's counters (junk, received, lost,
+concealed), kernel UDP drops, the receiver's heap (RssAnon) each second and its peak RSS, and
+WB-PESQ of the received audio against ``codec decode`` of the same input, pass/fail at 3.5.
+With ``--restart`` the receiver is killed (SIGKILL) 3 s in and a new one started on the same
+port (it takes seconds to load); it must lock on to the call's next packets under the flood, so
+its output is the rest of the input (scored against the same stretch of the reference).
 
-With ``--restart`` the receiver is killed (SIGKILL) halfway through the call and a new one is
-started on the same port; it must lock on to the next packets of the call (the flood still
-running), so its output is the later part of the input: the table gives the frame it resumed
-at, the frame that was being sent when it started listening, and WB-PESQ against the same
-stretch of the reference.
-
-    python scripts/flood_test.py                       # 100,000 packets at 10,000/s, 12 s of speech
+    python scripts/flood_test.py                 # 100,000 datagrams at 10,000/s, 12 s of speech
     python scripts/flood_test.py --restart
     python scripts/flood_test.py talk.wav --packets 5000 --rate 1000 --seconds 6
 """
@@ -28,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import signal
@@ -47,18 +38,17 @@ FRAME_S = 0.02
 PESQ_MIN = 3.5
 MAX_UDP = 65507  # the largest IPv4 UDP payload
 
-# kind -> share of the flood
+# kind -> share of the flood. random: 0-1500 random bytes; bitflip: a packet of this model with
+# 1-8 bits flipped (magic kept); other_stream: a well-formed packet of this model for a made-up
+# stream; other_model: the same for another model (its START is refused); oversized: a
+# valid-looking header, then 1501-65507 bytes in all (cut to 2048 by the receiver)
 KINDS = {"random": 0.30, "bitflip": 0.25, "other_stream": 0.20, "other_model": 0.20,
          "oversized": 0.05}
 
 
 class JunkMaker:
     """Junk datagrams for a receiver of the model ``model_id`` (8 bytes); deterministic per seed.
-
-    Every datagram is junk to a receiver that locked onto a real stream: random stream ids are
-    drawn afresh for each one (so none of them is ever confirmed as a stream), and the others
-    are malformed, of another model or too long.
-    """
+    Stream ids are drawn afresh for each datagram, so no made-up stream is ever confirmed."""
 
     def __init__(self, model_id: bytes, seed: int = 0, bits: int = 10):
         from codec.net.packet import model_tag_of
@@ -82,19 +72,13 @@ class JunkMaker:
         codes = np.array([r.randrange(1 << self.bits) for _ in range(r.randint(1, 18))])
         return encode_packet(AudioPacket.from_codes(sid, tag, seq, codes, self.bits), self.bits)
 
-    def _other_model(self) -> bytes:
-        while True:
-            model_id = self.rng.randbytes(8)
-            if model_id[:2] != self.tag:
-                return model_id
-
     def make(self) -> tuple[str, bytes]:
         """One junk datagram: ``(kind, data)``."""
         r = self.rng
         kind = r.choices(self._kinds, self._weights)[0]
         if kind == "random":
             data = r.randbytes(r.randint(0, 1500))
-        elif kind == "bitflip":  # a packet of this model with 1-8 bits flipped, magic byte kept
+        elif kind == "bitflip":
             b = bytearray(self._valid(self.model_id))
             for _ in range(r.randint(1, 8)):
                 i = r.randrange(8, 8 * len(b))
@@ -103,41 +87,32 @@ class JunkMaker:
         elif kind == "other_stream":
             data = self._valid(self.model_id)
         elif kind == "other_model":
-            data = self._valid(self._other_model())
-        else:  # oversized: a valid-looking header, then more than any packet holds
-            head = self._valid(self.model_id)[:17]
+            other = self.rng.randbytes(8)
+            data = self._valid(other if other[:2] != self.tag else bytes(8))
+        else:  # oversized
             n = r.randint(1501, MAX_UDP)
             start = r.randrange(MAX_UDP - n + 1)
-            data = head + self._big[start: start + n - len(head)]
+            data = self._valid(self.model_id)[:17] + self._big[start: start + n - 17]
         return kind, data
 
 
-def flood(dest: tuple[str, int], packets: int, rate: float, maker: JunkMaker,
-          time_limit: float | None = None, stop: threading.Event | None = None) -> dict:
-    """Send ``packets`` junk datagrams to ``dest`` at ``rate`` per second (in 1 ms bursts), or
-    until ``time_limit`` seconds or ``stop``. A send that fails (ICMP port unreachable from an
-    earlier datagram while nothing listens, or no buffer) is counted in ``failed`` and not
-    retried. Returns counts: sent, failed, per kind, seconds."""
-    limit = time_limit if time_limit is not None else 3 * packets / rate + 10
-    kinds = dict.fromkeys(KINDS, 0)
-    sent = failed = 0
+def flood(dest: tuple[str, int], packets: int, rate: float, maker: JunkMaker) -> dict:
+    """Send ``packets`` junk datagrams to ``dest`` at ``rate`` per second (in 1 ms bursts),
+    giving up after ``3 * packets / rate + 10`` s. A failed send (no buffer) is counted in
+    ``failed``, not retried. Returns counts: sent, failed, per kind, seconds."""
+    limit, kinds, sent, failed = 3 * packets / rate + 10, dict.fromkeys(KINDS, 0), 0, 0
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         t0 = time.monotonic()
-        while sent < packets and not (stop and stop.is_set()):
-            elapsed = time.monotonic() - t0
-            if elapsed >= limit:
-                break
-            due, streak = min(int(elapsed * rate) + 1, packets), 0
+        while sent < packets and time.monotonic() - t0 < limit:
+            due, streak = min(int((time.monotonic() - t0) * rate) + 1, packets), 0
             while sent < due and streak < 100:
                 kind, data = maker.make()
                 try:
                     sock.sendto(data, dest)
                 except OSError:
-                    failed += 1
-                    streak += 1
+                    failed, streak = failed + 1, streak + 1
                     continue
-                sent, streak = sent + 1, 0
-                kinds[kind] += 1
+                sent, streak, kinds[kind] = sent + 1, 0, kinds[kind] + 1
             time.sleep(0.001)
         seconds = time.monotonic() - t0
     return {"sent": sent, "failed": failed, "seconds": seconds, "kinds": kinds}
@@ -153,19 +128,18 @@ def flooder_main(args) -> None:
     print(json.dumps(stats), flush=True)
 
 
-# -- the orchestration ------------------------------------------------------------------------
-
 class Proc:
     """A child process whose stderr lines are collected with their arrival times, and whose
-    VmRSS / VmHWM are sampled every 0.1 s from /proc while it runs."""
+    memory is sampled every 0.1 s from /proc while it runs: RssAnon (its heap: what a flood
+    could make grow) and VmHWM (peak RSS, including the file-backed library pages that Python
+    and torch touch when the process exits: 100 MiB or more)."""
 
     def __init__(self, argv, stdin=None, stdout=None):
         self.p = subprocess.Popen(argv, cwd=ROOT, stdin=stdin, stdout=stdout,
                                   stderr=subprocess.PIPE)
         self.lines: list[tuple[float, str]] = []
-        self.rss: list[tuple[float, int]] = []  # (time, KiB)
+        self.heap: list[tuple[float, int]] = []  # (time, RssAnon KiB)
         self.hwm_kib = 0
-        self.exited_at: float | None = None
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._sample, daemon=True).start()
 
@@ -178,31 +152,30 @@ class Proc:
         while self.p.poll() is None:
             try:
                 fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
-                rss, hwm = (int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM"))
+                heap, hwm = (int(fields[k].split()[0]) for k in ("RssAnon", "VmHWM"))
             except (OSError, KeyError, ValueError):
                 break
-            self.rss.append((time.monotonic(), rss))
+            self.heap.append((time.monotonic(), heap))
             self.hwm_kib = max(self.hwm_kib, hwm)
             time.sleep(0.1)
-        self.p.wait()
-        self.exited_at = time.monotonic()
 
     def wait_line(self, pattern: str, timeout: float) -> float:
         """Time at which a stderr line matching ``pattern`` appeared."""
-        deadline = time.monotonic() + timeout
+        deadline, hit = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
-            for t, line in self.lines:
-                if re.search(pattern, line):
-                    return t
-            if self.p.poll() is not None and self.exited_at:
+            exited = self.p.poll() is not None
+            hit = next((t for t, line in self.lines if re.search(pattern, line)), None)
+            if hit is not None or exited:
                 break
             time.sleep(0.02)
+        if hit is not None:
+            return hit
         raise RuntimeError(f"no '{pattern}' from {self.p.args[:4]}: " + self.text()[-2000:])
 
-    def rss_at(self, t: float) -> int:
-        """VmRSS (KiB) in the first sample taken at or after ``t`` (else the last one)."""
-        after = [kib for ts, kib in self.rss if ts >= t]
-        return after[0] if after else (self.rss[-1][1] if self.rss else 0)
+    def heap_at(self, t: float) -> int:
+        """RssAnon (KiB) in the first sample taken at or after ``t`` (else the last one)."""
+        after = [kib for ts, kib in self.heap if ts >= t] or [kib for _, kib in self.heap[-1:]]
+        return after[0] if after else 0
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.lines)
@@ -210,7 +183,7 @@ class Proc:
     def stop(self) -> None:
         if self.p.poll() is None:
             self.p.kill()
-            self.p.wait()
+        self.p.wait()
 
 
 def udp_counters() -> dict[str, int]:
@@ -237,11 +210,7 @@ def load_input(paths: list[Path], seconds: float):
     paths = paths or sorted(SAMPLES.glob("*.flac"))
     if not paths:
         sys.exit("no input: give speech files (samples/*.flac is missing)")
-    clips = []
-    for p in paths:
-        with open_audio(p) as f:
-            clips.append(np.concatenate(list(read_blocks(f))))
-    x = np.concatenate(clips)
+    x = np.concatenate([np.concatenate(list(read_blocks(open_audio(p)))) for p in paths])
     x = np.tile(x, int(np.ceil(seconds * 16000 / len(x))))[: int(seconds * 16000)]
     return (np.clip(x, -1, 1) * 32767).round().astype("<i2")
 
@@ -251,40 +220,39 @@ def receiver(out: Path, port: int) -> Proc:
                  f"127.0.0.1:{port}", "--force", "--wait", "60"])
 
 
+def memory(proc: Proc, t0: float) -> tuple[float, float, str, float]:
+    """(heap 1 s after ``t0``, peak heap after that, heap each second, VmHWM), in MiB."""
+    start = proc.heap_at(t0 + 1.0) / 1024  # after the decoder's warm-up
+    top = max([kib for t, kib in proc.heap if t >= t0 + 1.0] or [0]) / 1024
+    n = int(proc.heap[-1][0] - t0) + 1 if proc.heap else 0
+    timeline = " ".join(f"{proc.heap_at(t0 + i) / 1024:.0f}" for i in range(n))
+    return start, max(top, start), timeline, proc.hwm_kib / 1024
+
+
 def summary_numbers(text: str) -> dict[str, int]:
-    found = {}
-    for key in ("received", "lost", "late", "duplicated", "early", "junk", "decoded", "concealed"):
-        m = re.search(rf"\b{key} (\d+)", text)
-        if m:
-            found[key] = int(m.group(1))
-    m = re.search(r": (\d+) samples", text)
-    if m:
-        found["samples"] = int(m.group(1))
-    return found
+    """The counters in ``codec receive``'s summary."""
+    keys = ("received", "lost", "late", "duplicated", "early", "junk", "decoded", "concealed")
+    found = {k: re.search(rf"\b{k} (\d+)", text) for k in keys}
+    found["samples"] = re.search(r": (\d+) samples", text)
+    return {k: int(m.group(1)) for k, m in found.items() if m}
 
 
-def run(args) -> int:
-    import numpy as np
-    import soundfile as sf
-
-    out = args.out or Path(tempfile.mkdtemp(prefix="flood_test_"))
-    out.mkdir(parents=True, exist_ok=True)
-    pcm = load_input(args.input, args.seconds)
-    sf.write(out / "input.wav", pcm, 16000, "PCM_16")
-    model_id = json.loads(WEIGHTS_CONFIG.read_text())["model_id"]
-    port = free_port()
+def call(args, pcm, out: Path) -> dict:
+    """Run the receiver(s), the paced sender and the flooder; return what was measured."""
+    port, model_id = free_port(), json.loads(WEIGHTS_CONFIG.read_text())["model_id"]
     deadline = time.monotonic() + 90 + args.seconds + args.packets / args.rate
     print(f"flood test on 127.0.0.1:{port}: {len(pcm) / 16000:.1f} s of speech at "
           f"{args.bitrate:g} kbps, {args.packets} junk datagrams at {args.rate:g}/s"
           f"{', receiver restarted mid-call' if args.restart else ''}; files in {out}", flush=True)
-
+    m: dict = {"rx2": None}
     procs: list[Proc] = []
     try:
-        rx = receiver(out / "received.wav", port)
+        m["rx"] = rx = receiver(out / "received.wav", port)
         procs.append(rx)
         rx.wait_line("listening on", 120)
-        tx = Proc([sys.executable, "-m", "codec", "send", "-", "--to", f"127.0.0.1:{port}",
-                   "--bitrate", str(args.bitrate)], stdin=subprocess.PIPE)
+        m["tx"] = tx = Proc([sys.executable, "-m", "codec", "send", "-", "--to",
+                             f"127.0.0.1:{port}", "--bitrate", str(args.bitrate)],
+                            stdin=subprocess.PIPE)
         fl = Proc([sys.executable, __file__, "--flooder", f"127.0.0.1:{port}", "--packets",
                    str(args.packets), "--rate", str(args.rate), "--seed", str(args.seed),
                    "--model-id", model_id], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -292,45 +260,45 @@ def run(args) -> int:
         if fl.p.stdout.readline().strip() != b"ready":
             raise RuntimeError("the flooder did not start: " + fl.text()[-2000:])
         time.sleep(1.0)  # the sender loads its model alongside the flooder's imports
-        udp0 = udp_counters()
-        t_go = time.monotonic()
+        udp0, m["t_go"] = udp_counters(), time.monotonic()
         fl.p.stdin.write(b"go\n")
         fl.p.stdin.flush()
 
-        def feed() -> None:
+        def feed() -> None:  # the speech, at once: the sender paces it
             try:
                 tx.p.stdin.write(pcm.tobytes())
                 tx.p.stdin.close()
             except (BrokenPipeError, ValueError):
                 pass
         threading.Thread(target=feed, daemon=True).start()
-
-        rx2, t_kill, t_listen2 = None, None, None
         if args.restart:
             time.sleep(args.seconds * args.restart_at)
-            t_kill = time.monotonic()
+            m["t_kill"] = time.monotonic()
             rx.p.send_signal(signal.SIGKILL)
             rx.p.wait()
-            rx2 = receiver(out / "received_after_restart.wav", port)
-            procs.append(rx2)
-            t_listen2 = rx2.wait_line("listening on", 120)
-        for p in (tx, fl, rx2 or rx):
-            p.p.wait(timeout=max(1.0, deadline - time.monotonic()))
+            m["rx2"] = receiver(out / "received_after_restart.wav", port)
+            procs.append(m["rx2"])
+            m["t_listen2"] = m["rx2"].wait_line("listening on", 120)
+        for proc in (tx, fl, m["rx2"] or rx):
+            proc.p.wait(timeout=max(1.0, deadline - time.monotonic()))
         time.sleep(0.2)  # the samplers' last reads
         udp1 = udp_counters()
     finally:
-        for p in procs:
-            p.stop()
+        for proc in procs:
+            proc.stop()
+    m["flood"] = json.loads(fl.p.stdout.read().decode().strip().splitlines()[-1])
+    m["drops"], m["noports"] = (udp1.get(k, 0) - udp0.get(k, 0) for k in ("RcvbufErrors", "NoPorts"))
+    t_sent, line = next(((t, x) for t, x in tx.lines if "sent stream" in x), (None, ""))
+    found = re.search(r"in ([\d.]+) s, (\d+) audio packets", line)
+    m["send_s"], m["audio_sent"] = (float(found[1]), int(found[2])) if found else (None, None)
+    m["t_first"] = t_sent - m["send_s"] if found else None  # the sender's first packet
+    return m
 
-    flood_stats = json.loads(fl.p.stdout.read().decode().strip().splitlines()[-1])
-    drops = udp1.get("RcvbufErrors", 0) - udp0.get("RcvbufErrors", 0)
-    noports = udp1.get("NoPorts", 0) - udp0.get("NoPorts", 0)
-    t_sent, sent_line = next(((t, line) for t, line in tx.lines if "sent stream" in line),
-                             (None, ""))
-    m = re.search(r"in ([\d.]+) s, (\d+) audio packets", sent_line)
-    send_seconds, audio_sent = (float(m.group(1)), int(m.group(2))) if m else (None, None)
-    t_first = t_sent - send_seconds if m else None  # when the sender's first packet left
 
+def report(args, pcm, out: Path, m: dict) -> int:
+    """Score the received audio and print the tables; 0 when every check passed."""
+    import numpy as np
+    import soundfile as sf
     import torch
     torch.set_num_threads(1)
     import codec
@@ -338,41 +306,45 @@ def run(args) -> int:
     model = codec.load_model()
     x = pcm.astype(np.float32) / 32768
     reference = codec.decompress(codec.compress(x, 16000, args.bitrate, model=model), model=model)[0]
-
-    final = rx2 or rx
+    rx, rx2, fl, final = m["rx"], m["rx2"], m["flood"], m["rx2"] or m["rx"]
     nums = summary_numbers(final.text())
-    out_file = out / ("received_after_restart.wav" if rx2 else "received.wav")
-    received = sf.read(out_file, dtype="float32")[0] if out_file.exists() else np.zeros(0)
-    first = (len(pcm) - len(received)) // 320 if rx2 else 0
+    path = out / ("received_after_restart.wav" if rx2 else "received.wav")
+    received = sf.read(path, dtype="float32")[0] if path.exists() else np.zeros(0)
+    first = (len(pcm) - len(received)) // 320 if rx2 else 0  # the frame its output starts at
     pesq = wb_pesq(reference[first * 320:], received) if len(received) else None
-    rss_start = final.rss_at((t_listen2 if rx2 else t_go) + 1.0) / 1024  # after warm-up
-    rss_end = final.rss[-1][1] / 1024 if final.rss else 0.0
-    peak = final.hwm_kib / 1024
 
-    rate = flood_stats["sent"] / max(flood_stats["seconds"], 1e-9)
-    rows = [("flood", f"{flood_stats['sent']} datagrams sent in {flood_stats['seconds']:.1f} s "
-             f"({rate:.0f}/s), {flood_stats['failed']} "
-             "failed sends; " + ", ".join(f"{k} {v}" for k, v in flood_stats['kinds'].items())),
-            ("stream", f"{len(pcm) / 16000:.2f} s, {audio_sent} audio packets sent by `codec send`"
-             f" (paced, {send_seconds} s)"),
-            ("kernel", f"UDP receive-buffer drops {drops}, datagrams to a closed port {noports}")]
+    rows = [("flood", f"{fl['sent']} datagrams sent in {fl['seconds']:.1f} s "
+             f"({fl['sent'] / max(fl['seconds'], 1e-9):.0f}/s), {fl['failed']} failed sends; "
+             + ", ".join(f"{k} {v}" for k, v in fl["kinds"].items())),
+            ("stream", f"{len(pcm) / 16000:.2f} s, {m['audio_sent']} audio packets sent by "
+             f"`codec send` (paced, {m['send_s']} s)"),
+            ("kernel", f"UDP receive-buffer drops {m['drops']}, datagrams to a closed port "
+             f"{m['noports']}")]
+    mem = {"receiver": memory(final, m["t_listen2"] if rx2 else m["t_go"])}
+    if rx2:
+        mem = {"killed receiver": memory(rx, m["t_go"]), "new receiver": mem["receiver"]}
+    for name, (_, _, timeline, hwm) in mem.items():
+        rows.append((f"{name}: heap (RssAnon, MiB) each second from the stream's start",
+                     f"{timeline}; peak RSS (VmHWM, with exit) {hwm:.0f} MiB"))
+    rows.append(("new receiver's counts" if rx2 else "receiver counts",
+                 ", ".join(f"{k} {v}" for k, v in nums.items())))
     checks = []
-    if "junk" in nums:
-        rows.append(("receiver counts", ", ".join(f"{k} {v}" for k, v in nums.items())))
     if rx2 is None:
         junk = nums.get("junk", -1)
-        ok = flood_stats["sent"] - drops <= junk <= flood_stats["sent"]
-        checks.append(("junk counted = flood sent - kernel drops", ok,
-                       f"{junk} counted, {flood_stats['sent']} sent, {drops} dropped"))
-        checks.append(("whole stream written", len(received) == len(pcm),
-                       f"{len(received)} of {len(pcm)} samples"))
+        checks += [("junk counted = flood sent - kernel drops",
+                    fl["sent"] - m["drops"] <= junk <= fl["sent"],
+                    f"{junk} counted, {fl['sent']} sent, {m['drops']} dropped"),
+                   ("whole stream written", len(received) == len(pcm),
+                    f"{len(received)} of {len(pcm)} samples")]
     else:
-        frame_at_listen = (t_listen2 - t_first) / FRAME_S if t_first else float("nan")
-        lag = first - frame_at_listen
-        checks.append(("restarted receiver resumed on the next packets", -1 <= lag <= 5,
-                       f"killed at {t_kill - t_go:.1f} s; new one listening at frame "
-                       f"{frame_at_listen:.1f}, output starts at frame {first} "
-                       f"({lag * 20:+.0f} ms)"))
+        at = (m["t_listen2"] - m["t_first"]) / FRAME_S if m["t_first"] else float("nan")
+        checks.append(("restarted receiver resumed on the next packets", -1 <= first - at <= 5,
+                       f"killed at {m['t_kill'] - m['t_go']:.1f} s; new one listening at frame "
+                       f"{at:.1f}, output starts at frame {first} ({(first - at) * 20:+.0f} ms)"))
+        flood_end = m["t_go"] + fl["seconds"]
+        checks.append(("the flood was still on when the new receiver started listening",
+                       m["t_listen2"] < flood_end, f"for {flood_end - m['t_listen2']:.1f} s "
+                       f"more; junk counted by the new receiver {nums.get('junk')}"))
         part = sorted(p.name for p in out.glob(".received.wav.*.part"))
         rows.append(("killed receiver", f"no received.wav: {not (out / 'received.wav').exists()}"
                      f"; temporary file left by SIGKILL: {', '.join(part) or 'none'}"))
@@ -380,11 +352,10 @@ def run(args) -> int:
                    pesq is not None and pesq >= PESQ_MIN,
                    "not available (pip install pesq)" if pesq is None else f"{pesq:.2f}"
                    + (f" (frames {first} on)" if first else "")))
-    grown = peak - rss_start
-    checks.append(("receiver memory bounded (peak - RSS 1 s into the stream < 32 MiB)",
-                   grown < 32, f"RSS {rss_start:.0f} MiB 1 s into the stream, {rss_end:.0f} MiB "
-                   f"at the end, peak (VmHWM) {peak:.0f} MiB (+{grown:.0f})"))
-
+    for name, (start, top, _, _) in mem.items():
+        checks.append((f"{name}'s heap bounded (peak - 1 s into the stream < 32 MiB)",
+                       top - start < 32, f"{start:.0f} MiB 1 s into the stream, peak "
+                       f"{top:.0f} MiB (+{top - start:.0f})"))
     print("\n| | |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
@@ -405,8 +376,8 @@ def main() -> None:
     p.add_argument("--bitrate", type=float, default=6.0)
     p.add_argument("--restart", action="store_true",
                    help="kill the receiver mid-call and start a new one on the same port")
-    p.add_argument("--restart-at", type=float, default=0.5,
-                   help="when to kill it, as a fraction of --seconds after the start (0.5)")
+    p.add_argument("--restart-at", type=float, default=0.25,
+                   help="when to kill it, as a fraction of --seconds after the start (0.25)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="folder for the audio files (default: a temp folder)")
     p.add_argument("--flooder", metavar="HOST:PORT", help=argparse.SUPPRESS)
@@ -417,11 +388,13 @@ def main() -> None:
         return
     if args.packets < 0 or args.rate <= 0 or not 1 <= args.seconds <= 600:
         p.error("need --packets >= 0, --rate > 0 and 1 <= --seconds <= 600")
-    sys.exit(run(args))
+    import soundfile as sf
+    out = args.out or Path(tempfile.mkdtemp(prefix="flood_test_"))
+    out.mkdir(parents=True, exist_ok=True)
+    pcm = load_input(args.input, args.seconds)
+    sf.write(out / "input.wav", pcm, 16000, "PCM_16")
+    sys.exit(report(args, pcm, out, call(args, pcm, out)))
 
 
 if __name__ == "__main__":
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()
