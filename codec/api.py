@@ -172,7 +172,11 @@ def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
         if not 1000 <= out_rate <= 384000:
             raise ValueError(f"output rate {out_rate} Hz is out of range (1000-384000)")
     if out_rate != model.config.sample_rate:
-        blocks = resample_blocks(blocks, model.config.sample_rate, out_rate)
+        # --rate original gives back exactly the input's length; another rate, the rounded one
+        m, rate16 = header.output_samples, model.config.sample_rate
+        n = header.num_samples if out_rate == header.sample_rate else \
+            (2 * m * out_rate + rate16) // (2 * rate16)  # round(m * out_rate / 16000), half up
+        blocks = exact_length(resample_blocks(blocks, model.config.sample_rate, out_rate), n)
     if progress:
         blocks = _tap(blocks, progress)
     with atomic_output(dst, force) as f:

@@ -1,7 +1,7 @@
 """Hostile audio through the shipped model, in memory and through the command line (the edge
 cases in test_robustness.py run a tiny random model): the output is finite, within [-1, 1] and
-exactly as long as the input (at 16 kHz; at the input's own rate one sample may be missing, an
-expected failure below), and non-finite input is a one-line error that writes nothing."""
+exactly as long as the input (at 16 kHz, and at the input's own rate with --rate original), and
+non-finite input is a one-line error that writes nothing."""
 
 import numpy as np
 import pytest
@@ -59,14 +59,12 @@ def test_cli_full_scale_square_wave(tmp_path, capsys):
     assert main(["decode", str(cdc), str(tmp_path / "orig.wav"), "--rate", "original"]) == 0
     capsys.readouterr()
     for path, length, out_rate, slack in [(out, int(n * RATE / rate + 0.5), RATE, 0),
-                                          (tmp_path / "orig.wav", n, rate, 1)]:  # next test
+                                          (tmp_path / "orig.wav", n, rate, 0)]:
         x, r = sf.read(path, dtype="float32")
         assert r == out_rate and x.ndim == 1 and abs(len(x) - length) <= slack, path.name
         assert np.isfinite(x).all() and np.abs(x).max() <= 1.0, path.name
 
 
-@pytest.mark.xfail(strict=True, reason="decode_file(rate='original') resamples the 16 kHz "
-                   "signal back with ceil(m * rate / 16000) samples, not the header's num_samples")
 def test_cli_decode_at_the_original_rate_is_as_long_as_the_input(tmp_path, capsys):
     n, rate = 57_331, 44100
     sf.write(tmp_path / "in.wav", square_wave(n, rate) * 0.5, rate, subtype="PCM_16")
