@@ -116,8 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _limit_threads_to_affinity() -> None:
+    """Use no more threads than the CPUs this process may run on (e.g. under ``taskset``)."""
+    import os
+
+    import torch
+    if hasattr(os, "sched_getaffinity"):
+        torch.set_num_threads(max(1, min(torch.get_num_threads(), len(os.sched_getaffinity(0)))))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _limit_threads_to_affinity()
     try:
         args.func(args)
     except KeyboardInterrupt:
