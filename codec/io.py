@@ -102,23 +102,21 @@ def _name(source) -> str:
 def read_blocks(f: sf.SoundFile, sample_rate: int = 16000,
                 block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
     """Mono float32 blocks at ``sample_rate`` from an open file, downmixed and resampled."""
-    rs = Resampler(f.samplerate, sample_rate)
-    block = max(1, int(block_seconds * f.samplerate))
+    return resample_blocks(_mono_blocks(f, max(1, int(block_seconds * f.samplerate))),
+                           f.samplerate, sample_rate)
+
+
+def _mono_blocks(f: sf.SoundFile, block: int) -> Iterator[np.ndarray]:
     while True:
         try:
             data = f.read(block, dtype="float32", always_2d=True)
         except sf.LibsndfileError as e:
             raise AudioInputError(f"cannot decode audio: {e}") from None
         if len(data) == 0:
-            break
+            return
         mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
         check_finite(mono)
-        out = rs.push(mono)
-        if len(out):
-            yield out
-    tail = rs.flush()
-    if len(tail):
-        yield tail
+        yield mono
 
 
 def check_finite(x: np.ndarray) -> None:
@@ -127,6 +125,7 @@ def check_finite(x: np.ndarray) -> None:
 
 
 def resample_blocks(blocks: Iterator[np.ndarray], orig: int, new: int) -> Iterator[np.ndarray]:
+    """The same blocks at another rate (``Resampler`` over a stream of blocks)."""
     rs = Resampler(orig, new)
     for b in blocks:
         out = rs.push(b)
