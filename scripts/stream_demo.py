@@ -165,7 +165,7 @@ def main() -> None:
     rx.join()
     relay.stop.set()
 
-    from codec.net.receiver import format_summary
+    from codec.net.stats import format_summary
     print(f"\nsender: {send_stats['frames']} frames, {send_stats['sent']} packets sent, "
           f"{send_stats['dropped']} dropped (simulated loss)")
     print(format_summary(stats))

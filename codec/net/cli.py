@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .receiver import DEFAULT_PORT, IDLE_TIMEOUT, Receiver, format_summary
+from .receiver import DEFAULT_PORT, IDLE_TIMEOUT, Receiver
 from .sender import parse_address, send_file, send_pcm
+from .stats import format_summary
 
 
 def _note(text: str) -> None:
