@@ -90,12 +90,11 @@ class StreamEncoder:
         self.num_codebooks = self.model.config.codebooks_for(kbps)
         self._bitrate = kbps
 
-    @torch.inference_mode()
     def encode_codes(self, frame: np.ndarray) -> np.ndarray:
         """The frame's codes ``[K]`` (for senders that build their own packets)."""
         x = torch.from_numpy(np.clip(_as_float_frame(frame, self.frame_size), -1, 1))
-        z = self._encoder.step(x.view(-1, 1), self._state)
-        return self._quantizer.encode(z, self.num_codebooks)[:, 0].numpy()
+        z = self._encoder.step(x.view(-1, 1), self._state).numpy()
+        return self._quantizer.encode(z, self.num_codebooks)[:, 0]
 
     def encode(self, frame: np.ndarray) -> bytes:
         return frame_payload(self.encode_codes(frame), self._bits)
@@ -138,9 +137,8 @@ class StreamDecoder:
         target = max(0.0, 1.0 - (self._lost_run - 1) / self.fade_frames)
         return self._output(wav, target)
 
-    @torch.inference_mode()
     def _run(self, codes: np.ndarray) -> np.ndarray:
-        z = self._quantizer.decode(torch.from_numpy(codes)[:, None])
+        z = torch.from_numpy(self._quantizer.decode(codes[:, None]))
         return self._decoder.step(z, self._state)[:, 0].numpy()
 
     def _output(self, wav: np.ndarray, target: float) -> np.ndarray:
