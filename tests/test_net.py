@@ -16,12 +16,11 @@ import torch
 from codec import bitstream
 from codec.__main__ import main
 from codec.api import decode_file, encode_file
-from codec.model import CodecConfig, build_codec, load_model, save_model
 from codec.net.packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
 from codec.net.receiver import MAX_REFUSED, Receiver, ReceiverCore, format_summary, unwrap
 from codec.net.sender import parse_address, send_file, send_pcm
 from codec.streaming import StreamDecoder, StreamEncoder
-from conftest import speech_like
+from conftest import make_tiny_model, speech_like
 
 SRC = ("127.0.0.1", 40000)
 N = 16208  # 51 frames, the last one partial
@@ -39,13 +38,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def net_model(one_thread, tmp_path_factory):
     """A tiny random model, codebooks initialised on noise, saved and loaded (for its id)."""
-    torch.manual_seed(0)
-    model = build_codec(CodecConfig(channels=8, dim=16, num_codebooks=18))
-    model.train()
-    model(torch.randn(4, 1, 3200) * 0.1)
-    directory = tmp_path_factory.mktemp("net_model")
-    save_model(model.eval(), directory)
-    return load_model(directory)
+    return make_tiny_model(tmp_path_factory.mktemp("net_model"))
 
 
 @pytest.fixture(scope="module")
