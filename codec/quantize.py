@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import distributed as dist
 from torch import nn
 from torch.nn import functional as F
 
@@ -22,6 +23,10 @@ class QuantizerOutput:
     codes: torch.Tensor            # [B, K, T] int64, all levels computed
     commit_loss: torch.Tensor      # scalar, mean over levels
     perplexity: torch.Tensor       # [K] codebook usage perplexity per level, this batch
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def _kmeans(x: torch.Tensor, k: int, iters: int = 10) -> torch.Tensor:
@@ -66,6 +71,8 @@ class VectorQuantizer(nn.Module):
         """k-means on the first training batch, once (also marks loaded weights as trained)."""
         if not bool(self.initialised):
             self.codebook.copy_(_kmeans(x, self.size))
+            if _distributed():
+                dist.broadcast(self.codebook, 0)  # every rank starts from rank 0's k-means
             self.ema_sum.copy_(self.codebook)
             self.ema_count.fill_(1.0)
             self.initialised.fill_(True)
@@ -75,6 +82,9 @@ class VectorQuantizer(nn.Module):
         """EMA step of counts and sums, then restart codes used less than ``dead_threshold``."""
         counts = torch.bincount(idx, minlength=self.size).to(x.dtype)
         sums = torch.zeros_like(self.codebook).index_add_(0, idx, x)
+        if _distributed():  # DDP: one EMA over the data of all ranks
+            dist.all_reduce(counts)
+            dist.all_reduce(sums)
         self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         n = self.ema_count.sum()  # Laplace smoothing keeps rare codes away from zero division
@@ -83,6 +93,8 @@ class VectorQuantizer(nn.Module):
         dead = self.ema_count < self.dead_threshold
         if dead.any():
             fresh = x[torch.randint(len(x), (int(dead.sum()),), device=x.device)]
+            if _distributed():
+                dist.broadcast(fresh, 0)  # every rank restarts the same codes the same way
             self.codebook[dead] = fresh
             self.ema_sum[dead] = fresh
             self.ema_count[dead] = 1.0

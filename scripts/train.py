@@ -5,17 +5,20 @@ Resumes from RUN_DIR/checkpoint.pt when it exists; ``--init-from codec/weights``
 shipped weights with a fresh optimizer. The best held-out model is exported to RUN_DIR/best,
 ready to copy into codec/weights/.
 
-    python scripts/train.py --run runs/cpu1 --steps 4000
+    python scripts/train.py --run-dir runs/cpu1 --steps 4000
+    torchrun --nproc_per_node 8 scripts/train.py --run-dir runs/gpu --adv-weight 1   # DDP
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 import torch
+from torch import distributed as dist
 from tqdm import tqdm
 
 from codec.model import CodecConfig
@@ -29,7 +32,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(ROOT.parent / "shared/data/train.tsv"),
                    help="a .tsv manifest or a folder of audio files (never the eval set)")
-    p.add_argument("--run", required=True, help="run directory (checkpoints, logs, best/)")
+    p.add_argument("--run-dir", required=True, help="run directory (checkpoints, logs, best/)")
     p.add_argument("--holdout", type=float, default=0.05, help="fraction of speakers held out")
     p.add_argument("--init-from", help="start from a saved model directory")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -39,17 +42,29 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = args.device
+    if "LOCAL_RANK" in os.environ:  # started by torchrun: one process per device
+        local_rank = int(os.environ["LOCAL_RANK"])
+        if device.startswith("cuda"):
+            torch.cuda.set_device(local_rank)
+            device = f"cuda:{local_rank}"
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
 
     train_utts, valid_utts = split_by_speaker(list_utterances(args.data), args.holdout)
+    if not train_utts:
+        p.error(f"no training files left in {args.data} after holding out {args.holdout:.0%} "
+                "of the speakers")
     quiet = not sys.stderr.isatty()
     train = SpeechCorpus(train_utts, progress=lambda x: tqdm(x, "load train", disable=quiet))
     valid = SpeechCorpus(valid_utts, progress=lambda x: tqdm(x, "load held-out", disable=quiet))
     print(f"train: {len(train)} files, {train.hours:.2f} h; held out: {len(valid)} files, "
           f"{valid.hours:.2f} h")
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    trainer = Trainer(Path(args.run), train, valid, cfg, CodecConfig(),
-                      Path(args.init_from) if args.init_from else None, args.device)
+    trainer = Trainer(Path(args.run_dir), train, valid, cfg, CodecConfig(),
+                      Path(args.init_from) if args.init_from else None, device)
     trainer.run()
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -69,3 +69,15 @@ def test_a_few_steps_resume_and_export(tmp_path):
 def test_shared_manifest_reads():
     utts = list_utterances(SHARED / "data" / "train.tsv")
     assert len(utts) > 1000 and all(u.path.exists() for u in utts[:20])
+
+
+def test_adversarial_step_trains_both_sides(tmp_path):
+    corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
+    cfg = TrainConfig(steps=1, batch_size=2, crop_seconds=0.2, warmup_steps=1, adv_weight=1.0,
+                      valid_items=2)
+    trainer = Trainer(tmp_path / "run", corpus, corpus, cfg, TINY)
+    disc_before = [p.clone() for p in trainer.disc.parameters()]
+    terms = trainer.train_step()
+    for name in ("adv/gen", "adv/feat", "adv/disc"):
+        assert np.isfinite(terms[name]), name
+    assert any(not torch.equal(a, b) for a, b in zip(disc_before, trainer.disc.parameters()))

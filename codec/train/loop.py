@@ -19,8 +19,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..model import Codec, build_codec, load_model, save_model, CodecConfig
+from torch import distributed as dist
+from torch import nn
+
+from ..model import Codec, CodecConfig, build_codec, load_model, save_model
 from .data import Augment, SpeechCorpus, fixed_crops
+from .discriminators import Discriminators, discriminator_loss, generator_losses
 from .losses import MultiResolutionSpectralLoss
 
 
@@ -36,7 +40,12 @@ class TrainConfig:
     stft_weight: float = 1.0
     log_every: int = 25
     eval_every: int = 250
+    valid_items: int = 32         # held-out crops of 3 s scored at each evaluation
     seed: int = 0
+    adv_weight: float = 0.0       # > 0 turns on the discriminators (adversarial training)
+    feat_weight: float = 2.0      # feature-matching weight, when adversarial
+    adv_start: int = 0            # step at which the discriminators start
+    disc_lr: float = 2e-4
 
 
 def _lr_at(step: int, cfg: TrainConfig) -> float:
@@ -48,29 +57,51 @@ def _lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 class Trainer:
+    """One training run. Under ``torchrun`` (an initialised process group) every rank builds a
+    Trainer: gradients are averaged by DDP, codebook statistics by ``VectorQuantizer.update``,
+    and only rank 0 logs, evaluates and writes files."""
+
     def __init__(self, run_dir: Path, train: SpeechCorpus, valid: SpeechCorpus | None,
                  cfg: TrainConfig, model_config: CodecConfig | None = None,
                  init_from: Path | None = None, device: str = "cpu"):
         self.run_dir, self.cfg, self.device = Path(run_dir), cfg, torch.device(device)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        self.is_main = self.rank == 0
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         self.train, self.valid = train, valid
-        torch.manual_seed(cfg.seed)
+        torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model: Codec = load_model(init_from).train() if init_from else build_codec(
             model_config)
         self.model.to(self.device)
+        self.net = self._distributed(self.model)
         self.loss = MultiResolutionSpectralLoss(self.model.config.sample_rate).to(self.device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
                                      weight_decay=0.0)
+        self.disc = self.disc_net = self.opt_d = None
+        if cfg.adv_weight > 0:
+            self.disc = Discriminators().to(self.device)
+            self.disc_net = self._distributed(self.disc)
+            self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.disc_lr,
+                                           betas=(0.8, 0.99), weight_decay=0.0)
         self.augment = Augment()
-        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.gen = torch.Generator().manual_seed(cfg.seed + 1000 * self.rank)
         self.step, self.best = 0, float("inf")
         hop = self.model.hop
         self.crop = math.ceil(cfg.crop_seconds * 16000 / hop) * hop
         self.levels = torch.tensor([self.model.config.codebooks_for(b)
                                     for b in self.model.config.bitrates])
         self._resume()
-        self._valid_batch = fixed_crops(valid, 32, 3 * 16000) if valid and len(valid) else None
-        self._tb = self._tensorboard()
+        self._valid_batch = fixed_crops(valid, cfg.valid_items, 3 * 16000) \
+            if self.is_main and valid and len(valid) else None
+        self._tb = self._tensorboard() if self.is_main else None
+
+    def _distributed(self, module: nn.Module) -> nn.Module:
+        if not dist.is_initialized() or dist.get_world_size() == 1:
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(module, device_ids=ids,
+                                                   broadcast_buffers=False)
 
     # -- persistence -------------------------------------------------------------------------
     def _resume(self) -> None:
@@ -80,14 +111,19 @@ class Trainer:
         state = torch.load(ckpt, map_location=self.device, weights_only=True)
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
+        if self.disc is not None and "disc" in state:
+            self.disc.load_state_dict(state["disc"])
+            self.opt_d.load_state_dict(state["disc_optimizer"])
         self.gen.set_state(state["generator"])
         self.step, self.best = int(state["step"]), float(state["best"])
 
     def save_checkpoint(self) -> None:
         tmp = self.run_dir / "checkpoint.pt.tmp"
-        torch.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                    "generator": self.gen.get_state(), "step": self.step, "best": self.best},
-                   tmp)
+        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                 "generator": self.gen.get_state(), "step": self.step, "best": self.best}
+        if self.disc is not None:
+            state.update(disc=self.disc.state_dict(), disc_optimizer=self.opt_d.state_dict())
+        torch.save(state, tmp)
         tmp.replace(self.run_dir / "checkpoint.pt")
 
     def _tensorboard(self):
@@ -120,12 +156,16 @@ class Trainer:
         active = self.levels[pick].to(self.device)
         for group in self.opt.param_groups:
             group["lr"] = _lr_at(self.step, self.cfg)
-        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.device.type == "cuda"):
-            recon, q = self.model(wav, active)
+        with self._autocast():
+            recon, q = self.net(wav, active)
         terms = self.loss(recon, wav)
         terms["vq/commit"] = q.commit_loss
         total = (terms["mel/loss"] + self.cfg.stft_weight * (terms["stft/sc"] + terms["stft/logmag"])
                  + self.cfg.commit_weight * q.commit_loss)
+        if self.disc is not None and self.step >= self.cfg.adv_start:
+            terms.update(self._adversarial(wav, recon))
+            total = total + self.cfg.adv_weight * terms["adv/gen"] \
+                + self.cfg.feat_weight * terms["adv/feat"]
         self.opt.zero_grad(set_to_none=True)
         total.backward()
         grad = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
@@ -138,6 +178,24 @@ class Trainer:
                     "vq/perplexity_last": float(q.perplexity[-1]),
                     "vq/perplexity_mean": float(q.perplexity.mean())})
         return out
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, torch.bfloat16,
+                              enabled=self.device.type == "cuda")
+
+    def _adversarial(self, wav: torch.Tensor, recon: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One discriminator step, then the generator's adversarial and feature-matching terms."""
+        with self._autocast():
+            d_loss = discriminator_loss(self.disc_net(wav), self.disc_net(recon.detach()))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        with self._autocast():
+            with torch.no_grad():
+                real = self.disc_net(wav)
+            terms = generator_losses(real, self.disc_net(recon))
+        terms["adv/disc"] = d_loss.detach()
+        return terms
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -161,11 +219,13 @@ class Trainer:
 
     def run(self) -> None:
         bar = tqdm(total=self.cfg.steps, initial=self.step, desc="train", dynamic_ncols=True,
-                   mininterval=1 if sys.stderr.isatty() else 30)
+                   mininterval=1 if sys.stderr.isatty() else 30, disable=not self.is_main)
         t0, last = time.time(), {}
         while self.step < self.cfg.steps:
             last = self.train_step()
             bar.update(1)
+            if not self.is_main:
+                continue
             if self.step % self.cfg.log_every == 0:
                 bar.set_postfix(mel=f"{last['mel/loss']:.3f}", ppl=f"{last['vq/perplexity_mean']:.0f}")
                 self._log({"step": self.step, "time/elapsed_s": round(time.time() - t0, 1), **last})
