@@ -90,6 +90,7 @@ class StreamEncoder:
         self.num_codebooks = self.model.config.codebooks_for(kbps)
         self._bitrate = kbps
 
+    @torch.inference_mode()
     def encode_codes(self, frame: np.ndarray) -> np.ndarray:
         """The frame's codes ``[K]`` (for senders that build their own packets)."""
         x = torch.from_numpy(np.clip(_as_float_frame(frame, self.frame_size), -1, 1))
@@ -137,6 +138,7 @@ class StreamDecoder:
         target = max(0.0, 1.0 - (self._lost_run - 1) / self.fade_frames)
         return self._output(wav, target)
 
+    @torch.inference_mode()
     def _run(self, codes: np.ndarray) -> np.ndarray:
         z = torch.from_numpy(self._quantizer.decode(codes[:, None]))
         return self._decoder.step(z, self._state)[:, 0].numpy()

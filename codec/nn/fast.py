@@ -2,132 +2,173 @@
 
 ``torch.nn.functional.conv1d`` costs tens of microseconds per call on tiny inputs, which would
 dominate a 20 ms frame. Here each causal convolution becomes one ``addmm`` over an im2col view
-of ``[time, channels]`` data, with weights re-laid out once, when the runner is built. The
-arithmetic is the one of ``conv.py``: tests check both against the offline pass.
+of ``[time, channels]`` data, with weights re-laid out once, and the whole stack is compiled with
+TorchScript (frozen), which removes most of the per-operation Python overhead. The arithmetic is
+the one of ``conv.py``: tests check both against the offline pass.
 
-Runners are built from a trained module (``compile_stream``) and share its weights read-only;
-each stream keeps its own state (``init_state``), so one runner serves any number of streams.
+State is explicit: ``FastStack.init_state()`` returns a list with one tensor per stateful layer
+(a convolution's input history, a transposed convolution's carried overlap), and ``step(x,
+state)`` updates that list. Runners copy the weights when built, so they serve any number of
+streams without touching the model.
 """
 
-from __future__ import annotations
-
-from typing import Any
+import weakref
+from typing import Any, List, Tuple
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn import functional as F
 
-from .conv import CausalConv1d, CausalConvTranspose1d, ConvState, ConvTransposeState
+from .conv import CausalConv1d, CausalConvTranspose1d
 from .seanet import ResidualUnit, StreamingSequential
 
 
-class FastConv:
-    def __init__(self, m: CausalConv1d):
+class FastConv(nn.Module):
+    def __init__(self, m: CausalConv1d, slot: int):
+        super().__init__()
         w = m.conv.weight.detach()  # [out, in, k]
         self.k, self.stride, self.dilation = w.shape[2], m.stride, m.conv.dilation[0]
-        self.cin, self.context = w.shape[1], m.context
+        self.cin, self.context, self.slot = w.shape[1], m.context, slot
         # im2col rows are [tap, channel], so the weight is laid out [k * in, out]
-        self.weight = w.permute(2, 1, 0).reshape(-1, w.shape[0]).contiguous()
-        self.bias = m.conv.bias.detach().clone()
+        self.register_buffer("weight", w.permute(2, 1, 0).reshape(-1, w.shape[0]).contiguous())
+        self.register_buffer("bias", m.conv.bias.detach().clone())
 
-    def init_state(self) -> ConvState:
-        return ConvState(torch.zeros(self.context, self.cin))
+    def initial(self) -> Tensor:
+        return torch.zeros(self.context, self.cin)
 
-    def step(self, x: torch.Tensor, state: ConvState) -> torch.Tensor:  # x: [L, in]
+    def forward(self, x: Tensor, state: List[Tensor]) -> Tensor:  # x: [L, in]
         if self.k == 1:
             return torch.addmm(self.bias, x, self.weight)
-        full = torch.cat([state.history, x]) if self.context else x
-        if self.context:
-            state.history = full[len(full) - self.context:]
-        n_out = (len(full) - (self.k - 1) * self.dilation - 1) // self.stride + 1
-        cols = full.as_strided((n_out, self.k, self.cin),
-                               (self.stride * self.cin, self.dilation * self.cin, 1))
+        full = torch.cat([state[self.slot], x]) if self.context > 0 else x
+        if self.context > 0:
+            state[self.slot] = full[full.shape[0] - self.context:]
+        n_out = (full.shape[0] - (self.k - 1) * self.dilation - 1) // self.stride + 1
+        cols = full.as_strided([n_out, self.k, self.cin],
+                               [self.stride * self.cin, self.dilation * self.cin, 1])
         return torch.addmm(self.bias, cols.reshape(n_out, -1), self.weight)
 
 
-class FastConvTranspose:
-    def __init__(self, m: CausalConvTranspose1d):
+class FastConvTranspose(nn.Module):
+    def __init__(self, m: CausalConvTranspose1d, slot: int):
+        super().__init__()
         w = m.conv.weight.detach()  # [in, out, k]
         self.cin, self.cout, self.k = w.shape
-        self.stride, self.overlap = m.stride, m.overlap
-        self.weight = w.permute(0, 2, 1).reshape(self.cin, -1).contiguous()  # [in, k * out]
-        self.bias = m.conv.bias.detach().clone()
+        self.stride, self.overlap, self.slot = m.stride, m.overlap, slot
+        self.register_buffer("weight", w.permute(0, 2, 1).reshape(self.cin, -1).contiguous())
+        self.register_buffer("bias", m.conv.bias.detach().clone())
 
-    def init_state(self) -> ConvTransposeState:
-        return ConvTransposeState(torch.zeros(self.overlap, self.cout))
+    def initial(self) -> Tensor:
+        return torch.zeros(self.overlap, self.cout)
 
-    def step(self, x: torch.Tensor, state: ConvTransposeState) -> torch.Tensor:  # [L, in]
-        n, s = len(x), self.stride
+    def forward(self, x: Tensor, state: List[Tensor]) -> Tensor:  # x: [L, in]
+        n, s = x.shape[0], self.stride
         y = torch.mm(x, self.weight).view(n, self.k, self.cout)
         if self.overlap == 0:
             return y.reshape(n * s, self.cout) + self.bias
         # kernel = stride + overlap with overlap <= stride: output block i is the first s taps
         # of input i plus the last taps of input i - 1 (the carry, for i = 0).
         head, tail = y[:, :s], y[:, s:]
-        if n == 1:
-            out = head[0] + self.bias
-            out[: self.overlap] += state.overlap
-        else:
-            prev = torch.cat([state.overlap[None], tail[:-1]])
-            out = (head + F.pad(prev, (0, 0, 0, s - self.overlap))).reshape(n * s, self.cout)
-            out = out + self.bias
-        state.overlap = tail[-1]
-        return out
+        prev = torch.cat([state[self.slot].unsqueeze(0), tail[:-1]])
+        out = (head + F.pad(prev, [0, 0, 0, s - self.overlap])).reshape(n * s, self.cout)
+        state[self.slot] = tail[-1]
+        return out + self.bias
 
 
-class FastResidual:
-    def __init__(self, m: ResidualUnit):
-        self.block = FastSequential(m.block)
-
-    def init_state(self) -> list:
-        return self.block.init_state()
-
-    def step(self, x: torch.Tensor, state: list) -> torch.Tensor:
-        return x + self.block.step(x, state)
-
-
-class FastELU:
+class FastELU(nn.Module):
     def __init__(self, m: nn.ELU):
-        self.alpha = m.alpha
+        super().__init__()
+        self.alpha = float(m.alpha)
 
-    def init_state(self) -> None:
-        return None
-
-    def step(self, x: torch.Tensor, state: None) -> torch.Tensor:
+    def forward(self, x: Tensor, state: List[Tensor]) -> Tensor:
         return F.elu(x, self.alpha)
 
 
-class FastSequential:
-    def __init__(self, m: StreamingSequential):
-        self.layers = [compile_layer(child) for child in m]
+class FastSequential(nn.Module):
+    def __init__(self, layers: List[nn.Module]):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
 
-    def init_state(self) -> list:
-        return [layer.init_state() for layer in self.layers]
-
-    def step(self, x: torch.Tensor, state: list) -> torch.Tensor:
-        for layer, s in zip(self.layers, state):
-            x = layer.step(x, s)
+    def forward(self, x: Tensor, state: List[Tensor]) -> Tensor:
+        for layer in self.layers:
+            x = layer(x, state)
         return x
 
 
-_CONVERTERS = {CausalConv1d: FastConv, CausalConvTranspose1d: FastConvTranspose,
-               ResidualUnit: FastResidual, nn.ELU: FastELU}
+class _Returning(nn.Module):
+    """Returns the state list: a scripted call receives a copy of a Python list."""
+
+    def __init__(self, stack: FastSequential):
+        super().__init__()
+        self.stack = stack
+
+    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+        return self.stack(x, state), state
 
 
-def compile_layer(m: nn.Module) -> Any:
+class FastResidual(nn.Module):
+    def __init__(self, block: FastSequential):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: Tensor, state: List[Tensor]) -> Tensor:
+        return x + self.block(x, state)
+
+
+def _convert(m: nn.Module, stateful: list) -> nn.Module:
+    """The fast twin of ``m``; stateful layers are appended to ``stateful`` (their slot)."""
     if isinstance(m, StreamingSequential):
-        return FastSequential(m)
-    for kind, fast in _CONVERTERS.items():
+        return FastSequential([_convert(child, stateful) for child in m])
+    if isinstance(m, ResidualUnit):
+        return FastResidual(_convert(m.block, stateful))
+    if isinstance(m, nn.ELU):
+        return FastELU(m)
+    for kind, fast in ((CausalConv1d, FastConv), (CausalConvTranspose1d, FastConvTranspose)):
         if isinstance(m, kind):
-            return fast(m)
+            layer = fast(m, len(stateful))
+            if (layer.context if kind is CausalConv1d else layer.overlap) > 0:
+                stateful.append(layer)
+            return layer
     raise TypeError(f"no per-frame implementation for {type(m).__name__}")
 
 
-def compile_stream(m: StreamingSequential) -> FastSequential:
-    """A per-frame runner for an encoder or decoder; tensors are ``[time, channels]``."""
-    with torch.no_grad():
-        return FastSequential(m)
+class FastStack:
+    """A compiled per-frame runner for an encoder or decoder; tensors are ``[time, channels]``."""
+
+    def __init__(self, module: StreamingSequential, script: bool = True):
+        stateful: list = []
+        with torch.no_grad():
+            fast = _convert(module, stateful).eval()
+        self._initial = [layer.initial() for layer in stateful]
+        fast = _Returning(fast).eval()
+        self._run: Any = torch.jit.freeze(torch.jit.script(fast)) if script else fast
+
+    def init_state(self) -> List[Tensor]:
+        return [t.clone() for t in self._initial]
+
+    def step(self, x: Tensor, state: List[Tensor]) -> Tensor:
+        """Run one chunk, updating ``state`` (the list from ``init_state``) in place."""
+        y, state[:] = self._run(x, state)
+        return y
+
+
+_cache: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(module: nn.Module) -> tuple:
+    """Changes whenever the module's tensors are replaced or modified in place."""
+    return tuple((t.data_ptr(), t._version) for t in (*module.parameters(), *module.buffers()))
+
+
+def compile_stream(module: StreamingSequential, script: bool = True) -> FastStack:
+    """The per-frame runner of ``module``, built once per module and weights (TorchScript
+    compilation takes a fraction of a second) and rebuilt if the weights change."""
+    key = (_fingerprint(module), script)
+    cached = _cache.get(module)
+    if cached is None or cached[0] != key:
+        cached = (key, FastStack(module, script))
+        _cache[module] = cached
+    return cached[1]
 
 
 class FastQuantizer:
