@@ -13,9 +13,9 @@ from codec.model import build_codec
 from conftest import SAMPLES
 
 # Mean log-mel distance (log10 mel magnitudes, see codec.evaluation.metrics) at 6 kbps on the
-# samples must stay below this. The shipped model measured MEASURED_SHIPPED; an untrained model
+# samples must stay below this. The shipped model measured 0.291 (CPU run, step 9000); an untrained model
 # measures about 1.0 and 40 dB-down white noise about 0.7 (test below).
-FLOOR_6KBPS = 0.6
+FLOOR_6KBPS = 0.40
 CLIPS = sorted(SAMPLES.glob("*.flac"))
 
 
