@@ -47,7 +47,10 @@ def _kmeans(x: torch.Tensor, k: int, iters: int = 10) -> torch.Tensor:
 class VectorQuantizer(nn.Module):
     """One EMA codebook of ``size`` vectors of ``dim`` floats."""
 
-    def __init__(self, dim: int, size: int, decay: float = 0.99, dead_threshold: float = 1.0):
+    # A code is dead when its EMA usage falls under ``dead_threshold`` vectors per batch. It must
+    # sit well below the mean usage (batch rows / size, under 1 for a batch of 16 x 50 frames and
+    # 1024 codes), or healthy but rare codes are restarted at every step.
+    def __init__(self, dim: int, size: int, decay: float = 0.99, dead_threshold: float = 0.05):
         super().__init__()
         self.size, self.decay, self.dead_threshold = size, decay, dead_threshold
         self.register_buffer("codebook", torch.randn(size, dim) * 0.1)
