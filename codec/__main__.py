@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import bitstream
 from .version import FORMAT_VERSION, __version__
@@ -53,8 +52,7 @@ def cmd_encode(args) -> None:
 
 def cmd_decode(args) -> None:
     from .api import decode_file
-    rate = args.rate if args.rate in (None, "original") else _positive_int(args.rate, "--rate")
-    decode_file(args.input, args.output, rate, args.force)
+    decode_file(args.input, args.output, args.rate, args.force)
 
 
 def cmd_info(args) -> None:
@@ -74,12 +72,14 @@ def cmd_info(args) -> None:
           f"true bitrate     {kbps:.3f} kbps (file size {len(data)} bytes, header included)")
 
 
-def _positive_int(text: str, name: str) -> int:
+def _rate(text: str) -> int | str:
+    """``--rate``: a number of Hz or ``original`` (anything else is a usage error, exit 2)."""
+    if text == "original":
+        return text
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise SystemExit(f"codec: error: {name} takes a number or 'original'") from None
-    return value
+        raise argparse.ArgumentTypeError("takes a number of Hz or 'original'") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("decode", help="bitstream file -> 16-bit WAV")
     d.add_argument("input", help="bitstream file, or - for stdin")
     d.add_argument("output", help="WAV file, or - for stdout")
-    d.add_argument("--rate", help="output sample rate: a number, or 'original' for the input's "
+    d.add_argument("--rate", type=_rate, help="output sample rate: a number, or 'original' for the input's "
                    "(default 16000)")
     d.add_argument("--force", action="store_true", help="overwrite the output file")
     d.set_defaults(func=cmd_decode)
