@@ -16,8 +16,8 @@ import numpy as np
 
 from . import bitstream
 from .errors import AudioInputError
-from .io import (BLOCK_SECONDS, atomic_output, check_finite, open_audio, read_blocks,
-                 resample_blocks, write_wav_blocks)
+from .io import (BLOCK_SECONDS, atomic_output, open_audio, read_blocks, resample_blocks,
+                 to_float32, write_wav_blocks)
 from .model import Codec, load_model as _load_model
 from .streaming import DecoderStream, EncoderStream
 
@@ -64,7 +64,7 @@ def encode_blocks(model: Codec, blocks: Iterator[np.ndarray], sample_rate: int,
         (stream.num_codebooks, 0), np.int64)
     header = bitstream.Header(model.model_id, sample_rate, num_samples, stream.num_codebooks,
                               model.config.codebook_bits, all_codes.shape[1])
-    return bitstream.write_bitstream(header, all_codes.astype(np.int64))
+    return bitstream.write_bitstream(header, all_codes)
 
 
 def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
@@ -97,15 +97,11 @@ def decode_blocks(model: Codec, data: bytes, frames_per_block: int = 250
 
 
 def _as_mono(wav: np.ndarray) -> np.ndarray:
-    wav = np.asarray(wav)
-    if wav.dtype == np.int16:
-        wav = wav.astype(np.float32) / 32768.0
-    wav = wav.astype(np.float32, copy=False)
+    wav = to_float32(wav)
     if wav.ndim == 2:  # [samples, channels], as soundfile returns
         wav = wav.mean(axis=1, dtype=np.float32)
     if wav.ndim != 1:
         raise AudioInputError(f"expected a 1-D signal or [samples, channels], got {wav.shape}")
-    check_finite(wav)
     return wav
 
 

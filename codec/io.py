@@ -124,6 +124,16 @@ def check_finite(x: np.ndarray) -> None:
         raise AudioInputError("input holds NaN or infinite samples")
 
 
+def to_float32(x: np.ndarray) -> np.ndarray:
+    """Samples as float32: int16 scaled to [-1, 1), floats cast; NaN or infinity refused."""
+    x = np.asarray(x)
+    if x.dtype == np.int16:
+        return x.astype(np.float32) / 32768.0
+    x = x.astype(np.float32, copy=False)
+    check_finite(x)
+    return x
+
+
 def resample_blocks(blocks: Iterator[np.ndarray], orig: int, new: int) -> Iterator[np.ndarray]:
     """The same blocks at another rate (``Resampler`` over a stream of blocks)."""
     rs = Resampler(orig, new)

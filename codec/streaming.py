@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .io import to_float32
 from .model import Codec
 from .net.packet import frame_payload, payload_codes
-from .nn.fast import FastQuantizer, compile_stream
+from .nn.fast import compile_quantizer, compile_stream
 
 
 class EncoderStream:
@@ -57,12 +58,7 @@ def _as_float_frame(frame: np.ndarray, hop: int) -> np.ndarray:
     frame = np.asarray(frame)
     if frame.shape != (hop,):
         raise ValueError(f"a frame is exactly {hop} samples, got shape {frame.shape}")
-    if frame.dtype == np.int16:
-        return frame.astype(np.float32) / 32768.0
-    frame = frame.astype(np.float32, copy=False)
-    if not np.isfinite(frame).all():
-        raise ValueError("frame holds NaN or infinite samples")
-    return frame
+    return to_float32(frame)
 
 
 class StreamEncoder:
@@ -77,7 +73,7 @@ class StreamEncoder:
         self.frame_size = model.hop
         self._bits = model.config.codebook_bits
         self._encoder = compile_stream(model.encoder)  # per-frame runner on model's weights
-        self._quantizer = FastQuantizer(model.quantizer)
+        self._quantizer = compile_quantizer(model.quantizer)
         self._state = self._encoder.init_state()
         self.bitrate = bitrate
 
@@ -114,7 +110,7 @@ class StreamDecoder:
         self.frame_size = model.hop
         self._bits = model.config.codebook_bits
         self._decoder = compile_stream(model.decoder)
-        self._quantizer = FastQuantizer(model.quantizer)
+        self._quantizer = compile_quantizer(model.quantizer)
         self._state = self._decoder.init_state()
         self._last_codes: np.ndarray | None = None
         self._lost_run = 0

@@ -24,8 +24,7 @@ from ..bitstream import output_samples_for
 from ..io import open_audio, read_blocks, resample_blocks
 from ..streaming import StreamEncoder
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
-
-FRAME_S = 0.02
+from .stats import FRAME_S
 REPEATS = 3  # START and END are each sent this many times
 
 

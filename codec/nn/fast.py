@@ -13,7 +13,7 @@ streams without touching the model.
 """
 
 import weakref
-from typing import Any, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import numpy as np
 import torch
@@ -160,15 +160,25 @@ def _fingerprint(module: nn.Module) -> tuple:
     return tuple((t.data_ptr(), t._version) for t in (*module.parameters(), *module.buffers()))
 
 
-def compile_stream(module: StreamingSequential, script: bool = True) -> FastStack:
-    """The per-frame runner of ``module``, built once per module and weights (TorchScript
-    compilation takes a fraction of a second) and rebuilt if the weights change."""
-    key = (_fingerprint(module), script)
+def _cached(module: nn.Module, build: Callable[[], Any], variant: Any = None) -> Any:
+    """``build()``'s result, kept per module and rebuilt when the module's weights change."""
+    key = (_fingerprint(module), variant)
     cached = _cache.get(module)
     if cached is None or cached[0] != key:
-        cached = (key, FastStack(module, script))
+        cached = (key, build())
         _cache[module] = cached
     return cached[1]
+
+
+def compile_stream(module: StreamingSequential, script: bool = True) -> FastStack:
+    """The per-frame runner of an encoder or decoder (TorchScript compilation takes a fraction
+    of a second, so it is built once per module and weights)."""
+    return _cached(module, lambda: FastStack(module, script), script)
+
+
+def compile_quantizer(rvq: nn.Module) -> "FastQuantizer":
+    """The per-frame residual VQ of ``rvq`` (its codebooks re-laid out once per weights)."""
+    return _cached(rvq, lambda: FastQuantizer(rvq))
 
 
 class FastQuantizer:
