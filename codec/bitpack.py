@@ -74,3 +74,43 @@ def unpack_codes(data: bytes, num_codebooks: int, num_frames: int, bits: int) ->
     rows[:, 16 - bits:] = all_bits[: n * bits].reshape(n, bits)
     flat = np.packbits(rows, axis=1).view(">u2").reshape(-1).astype(np.int64)
     return flat.reshape(num_frames, num_codebooks).T.copy()
+
+
+# One frame of a live stream holds a dozen codes: for so few, Python's big integers beat the
+# dozen numpy calls above by several microseconds. Same layout and the same checks.
+
+def pack_frame(codes: np.ndarray, bits: int) -> bytes:
+    """``pack_codes(codes.reshape(-1, 1), bits)`` for the ``[K]`` codes of one frame."""
+    _check_bits(bits)
+    codes = np.asarray(codes)
+    if codes.ndim != 1:
+        raise ValueError(f"one frame's codes must have shape [K], got {codes.shape}")
+    if codes.size and codes.dtype.kind not in "iu":
+        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    value, limit = 0, 1 << bits
+    for c in codes.tolist():
+        if not 0 <= c < limit:
+            raise ValueError(f"codes must lie in [0, {limit}) for {bits} bits, got {c}")
+        value = (value << bits) | c
+    n = len(codes) * bits
+    size = packed_size(len(codes), bits)
+    return (value << (8 * size - n)).to_bytes(size, "big")
+
+
+def unpack_frame(data: bytes, num_codebooks: int, bits: int) -> np.ndarray:
+    """``unpack_codes(data, num_codebooks, 1, bits)[:, 0]``, with the same ``FormatError``s."""
+    _check_bits(bits)
+    if num_codebooks < 0:
+        raise ValueError("num_codebooks must be >= 0")
+    expected = packed_size(num_codebooks, bits)
+    if len(data) != expected:
+        raise FormatError(f"code payload is {len(data)} bytes, expected {expected} for "
+                          f"{num_codebooks} x 1 codes of {bits} bits")
+    value = int.from_bytes(data, "big")
+    pad = 8 * expected - num_codebooks * bits
+    if value & ((1 << pad) - 1):
+        raise FormatError("nonzero padding bits after the last code")
+    value >>= pad
+    mask = (1 << bits) - 1
+    shifts = range(bits * (num_codebooks - 1), -1, -bits)
+    return np.array([(value >> s) & mask for s in shifts], dtype=np.int64)

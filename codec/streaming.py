@@ -3,8 +3,9 @@
 ``EncoderStream`` / ``DecoderStream`` take any whole number of frames per call and are what the
 file encoder and decoder use for long inputs. ``StreamEncoder`` / ``StreamDecoder`` are the
 one-frame-one-packet API of a live call (Lyra's shape): 320 samples in, one payload out; one
-payload (or ``None`` for a lost packet) in, 320 samples out. They run the per-frame path of
-``nn/fast.py``, which computes the same convolutions as matrix products.
+payload (or ``None`` for a lost packet) in, 320 samples out. They run a per-frame backend:
+ONNX Runtime (``nn/onnx_runtime.py``, with ``pip install 'codec[fast]'``), else TorchScript
+(``nn/fast.py``). Both compute the offline model's arithmetic; tests hold them to it.
 
 Each stream owns its state; the model is shared read-only, so it stays usable offline and by any
 number of other streams.
@@ -18,7 +19,8 @@ import torch
 from .io import to_float32
 from .model import Codec
 from .net.packet import frame_payload, payload_codes
-from .nn.fast import compile_quantizer, compile_stream
+from .nn import onnx_runtime
+from .nn.fast import TorchFrameDecoder, TorchFrameEncoder
 
 
 class EncoderStream:
@@ -54,6 +56,20 @@ class DecoderStream:
         return self.model.decoder.step(z, self.state)[0, 0].numpy()
 
 
+BACKENDS = ("auto", "onnxruntime", "torch")
+
+
+def resolve_backend(backend: str) -> str:
+    """``"auto"`` is ONNX Runtime when installed, else TorchScript."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    if backend == "auto":
+        return "onnxruntime" if onnx_runtime.available() else "torch"
+    if backend == "onnxruntime" and not onnx_runtime.available():
+        raise ImportError("the onnxruntime backend needs: pip install 'codec[fast]'")
+    return backend
+
+
 def _as_float_frame(frame: np.ndarray, hop: int) -> np.ndarray:
     frame = np.asarray(frame)
     if frame.shape != (hop,):
@@ -65,16 +81,17 @@ class StreamEncoder:
     """One 20 ms frame (float32 in [-1, 1] or int16) in, one packet payload out.
 
     The payload is the frame's codes, coarse first, bit-packed; its length tells the number of
-    codebooks. ``bitrate`` (kbps) can be changed between frames.
+    codebooks. ``bitrate`` (kbps) can be changed between frames. ``backend``: see
+    ``resolve_backend``; the one in use is ``self.backend``.
     """
 
-    def __init__(self, model: Codec, bitrate: float = 6.0):
+    def __init__(self, model: Codec, bitrate: float = 6.0, backend: str = "auto"):
         self.model = model
         self.frame_size = model.hop
+        self.backend = resolve_backend(backend)
         self._bits = model.config.codebook_bits
-        self._encoder = compile_stream(model.encoder)  # per-frame runner on model's weights
-        self._quantizer = compile_quantizer(model.quantizer)
-        self._state = self._encoder.init_state()
+        self._engine = (onnx_runtime.OnnxFrameEncoder(model) if self.backend == "onnxruntime"
+                        else TorchFrameEncoder(model))
         self.bitrate = bitrate
 
     @property
@@ -84,14 +101,13 @@ class StreamEncoder:
     @bitrate.setter
     def bitrate(self, kbps: float) -> None:
         self.num_codebooks = self.model.config.codebooks_for(kbps)
+        self._engine.prepare(self.num_codebooks)  # ONNX Runtime: a session per K, built here
         self._bitrate = kbps
 
-    @torch.inference_mode()
     def encode_codes(self, frame: np.ndarray) -> np.ndarray:
         """The frame's codes ``[K]`` (for senders that build their own packets)."""
-        x = torch.from_numpy(np.clip(_as_float_frame(frame, self.frame_size), -1, 1))
-        z = self._encoder.step(x.view(-1, 1), self._state).numpy()
-        return self._quantizer.encode(z, self.num_codebooks)[:, 0]
+        x = np.clip(_as_float_frame(frame, self.frame_size), -1, 1)
+        return self._engine.codes(x, self.num_codebooks)
 
     def encode(self, frame: np.ndarray) -> bytes:
         return frame_payload(self.encode_codes(frame), self._bits)
@@ -105,13 +121,13 @@ class StreamDecoder:
     silence over ``fade_frames`` frames. The next good frame fades back in over one frame.
     """
 
-    def __init__(self, model: Codec, fade_frames: int = 5):
+    def __init__(self, model: Codec, fade_frames: int = 5, backend: str = "auto"):
         self.model, self.fade_frames = model, fade_frames
         self.frame_size = model.hop
+        self.backend = resolve_backend(backend)
         self._bits = model.config.codebook_bits
-        self._decoder = compile_stream(model.decoder)
-        self._quantizer = compile_quantizer(model.quantizer)
-        self._state = self._decoder.init_state()
+        self._engine = (onnx_runtime.OnnxFrameDecoder(model) if self.backend == "onnxruntime"
+                        else TorchFrameDecoder(model))
         self._last_codes: np.ndarray | None = None
         self._lost_run = 0
         self._gain = 1.0
@@ -134,10 +150,8 @@ class StreamDecoder:
         target = max(0.0, 1.0 - (self._lost_run - 1) / self.fade_frames)
         return self._output(wav, target)
 
-    @torch.inference_mode()
     def _run(self, codes: np.ndarray) -> np.ndarray:
-        z = torch.from_numpy(self._quantizer.decode(codes[:, None]))
-        return self._decoder.step(z, self._state)[:, 0].numpy()
+        return self._engine.samples(codes)
 
     def _output(self, wav: np.ndarray, target: float) -> np.ndarray:
         """Apply a gain ramp from the previous frame's gain to ``target``, clipped to [-1, 1]."""

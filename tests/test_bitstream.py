@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-from codec.bitpack import pack_codes, packed_size, unpack_codes
+from codec.bitpack import pack_codes, pack_frame, packed_size, unpack_codes, unpack_frame
 from codec.bitstream import (
     HEADER_SIZE, TRAILER_SIZE, Header, frames_for, output_samples_for, read_bitstream,
     read_header, true_bitrate_kbps, write_bitstream,
@@ -75,6 +75,34 @@ def test_unpack_rejects_wrong_size_and_padding():
         unpack_codes(data[:-1], 3, 1, 10)
     with pytest.raises(FormatError):
         unpack_codes(data[:-1] + bytes([data[-1] | 1]), 3, 1, 10)
+
+
+@pytest.mark.parametrize("bits", range(1, 17))
+def test_one_frame_fast_path_equals_the_general_packer(bits):
+    rng = np.random.default_rng(100 + bits)
+    for k in (0, 1, 2, 7, 12, 18, 32):
+        codes = rng.integers(0, 1 << bits, size=k)
+        data = pack_frame(codes, bits)
+        assert data == pack_codes(codes.reshape(-1, 1), bits)
+        out = unpack_frame(data, k, bits)
+        assert out.dtype == np.int64
+        np.testing.assert_array_equal(out, codes)
+    full = np.full(5, (1 << bits) - 1)
+    np.testing.assert_array_equal(unpack_frame(pack_frame(full, bits), 5, bits), full)
+
+
+def test_one_frame_fast_path_rejects_what_the_general_one_rejects():
+    for bad in (np.array([1024]), np.array([-1]), np.array([[1]]), np.array([1.0])):
+        with pytest.raises(ValueError):
+            pack_frame(bad, 10)
+    with pytest.raises(ValueError):
+        pack_frame(np.array([0]), 17)
+    data = pack_frame(np.array([5, 6, 7]), 10)
+    for bad in (data + b"\0", data[:-1], data[:-1] + bytes([data[-1] | 1])):
+        with pytest.raises(FormatError):
+            unpack_frame(bad, 3, 10)
+        with pytest.raises(FormatError):
+            unpack_codes(bad, 3, 1, 10)
 
 
 def test_pack_one_hour_is_fast():

@@ -26,7 +26,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from ..bitpack import MAX_BITS, MIN_BITS, pack_codes, packed_size, unpack_codes
+from ..bitpack import MAX_BITS, MIN_BITS, pack_frame, packed_size, unpack_frame
 from ..errors import FormatError
 from ..version import FORMAT_VERSION
 
@@ -77,10 +77,7 @@ def codebooks_from_payload_length(n: int, bits: int = DEFAULT_BITS) -> int:
 
 def frame_payload(codes: np.ndarray, bits: int = DEFAULT_BITS) -> bytes:
     """Bit-pack one frame's codes (shape ``[K]``, coarse first) into ``ceil(K * bits / 8)`` bytes."""
-    codes = np.asarray(codes)
-    if codes.ndim != 1:
-        raise ValueError(f"one frame's codes must have shape [K], got {codes.shape}")
-    return pack_codes(codes.reshape(-1, 1), bits)
+    return pack_frame(codes, bits)
 
 
 def payload_codes(payload: bytes, num_codebooks: int | None = None, bits: int = DEFAULT_BITS) -> np.ndarray:
@@ -91,7 +88,7 @@ def payload_codes(payload: bytes, num_codebooks: int | None = None, bits: int = 
     """
     if num_codebooks is None:
         num_codebooks = codebooks_from_payload_length(len(payload), bits)
-    return unpack_codes(bytes(payload), num_codebooks, 1, bits)[:, 0]
+    return unpack_frame(bytes(payload), num_codebooks, bits)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ state)`` updates that list. Runners copy the weights when built, so they serve a
 streams without touching the model.
 """
 
-import weakref
-from typing import Any, Callable, List, Tuple
+from typing import Any, List, Tuple
 
 import numpy as np
 import torch
@@ -22,6 +21,7 @@ from torch.nn import functional as F
 
 from .conv import CausalConv1d, CausalConvTranspose1d
 from .seanet import ResidualUnit, StreamingSequential
+from .weights_cache import cached
 
 
 class FastConv(nn.Module):
@@ -152,33 +152,15 @@ class FastStack:
         return y
 
 
-_cache: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
-
-
-def _fingerprint(module: nn.Module) -> tuple:
-    """Changes whenever the module's tensors are replaced or modified in place."""
-    return tuple((t.data_ptr(), t._version) for t in (*module.parameters(), *module.buffers()))
-
-
-def _cached(module: nn.Module, build: Callable[[], Any], variant: Any = None) -> Any:
-    """``build()``'s result, kept per module and rebuilt when the module's weights change."""
-    key = (_fingerprint(module), variant)
-    cached = _cache.get(module)
-    if cached is None or cached[0] != key:
-        cached = (key, build())
-        _cache[module] = cached
-    return cached[1]
-
-
 def compile_stream(module: StreamingSequential, script: bool = True) -> FastStack:
     """The per-frame runner of an encoder or decoder (TorchScript compilation takes a fraction
     of a second, so it is built once per module and weights)."""
-    return _cached(module, lambda: FastStack(module, script), script)
+    return cached(module, ("torchscript", script), lambda: FastStack(module, script))
 
 
 def compile_quantizer(rvq: nn.Module) -> "FastQuantizer":
     """The per-frame residual VQ of ``rvq`` (its codebooks re-laid out once per weights)."""
-    return _cached(rvq, lambda: FastQuantizer(rvq))
+    return cached(rvq, "numpy-rvq", lambda: FastQuantizer(rvq))
 
 
 class FastQuantizer:
@@ -210,3 +192,34 @@ class FastQuantizer:
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """Codes ``[K, L]`` -> latents ``[L, D]`` in one gather and one sum."""
         return self.table[codes + self.offsets[: len(codes)]].sum(0)
+
+
+class TorchFrameEncoder:
+    """One frame of float32 samples -> its ``K`` codes: the TorchScript runner, numpy VQ."""
+
+    def __init__(self, model: nn.Module):
+        self._encoder = compile_stream(model.encoder)
+        self._quantizer = compile_quantizer(model.quantizer)
+        self._state = self._encoder.init_state()
+
+    def prepare(self, num_codebooks: int) -> None:
+        """Nothing to build: one runner serves every number of codebooks."""
+
+    @torch.inference_mode()
+    def codes(self, frame: np.ndarray, num_codebooks: int) -> np.ndarray:
+        z = self._encoder.step(torch.from_numpy(frame).view(-1, 1), self._state).numpy()
+        return self._quantizer.encode(z, num_codebooks)[:, 0]
+
+
+class TorchFrameDecoder:
+    """``K`` codes -> one frame of float32 samples: numpy lookup, the TorchScript runner."""
+
+    def __init__(self, model: nn.Module):
+        self._decoder = compile_stream(model.decoder)
+        self._quantizer = compile_quantizer(model.quantizer)
+        self._state = self._decoder.init_state()
+
+    @torch.inference_mode()
+    def samples(self, codes: np.ndarray) -> np.ndarray:
+        z = torch.from_numpy(self._quantizer.decode(codes[:, None]))
+        return self._decoder.step(z, self._state)[:, 0].numpy()

@@ -1,0 +1,89 @@
+"""The ONNX Runtime per-frame path: same arithmetic as the offline model, explicit state."""
+
+import numpy as np
+import pytest
+import torch
+
+from codec.nn import onnx_runtime
+from codec.nn.fast import TorchFrameDecoder, TorchFrameEncoder
+from codec.streaming import StreamDecoder, StreamEncoder, resolve_backend
+
+from conftest import make_tiny_model, speech_like
+
+pytestmark = pytest.mark.skipif(not onnx_runtime.available(), reason="pip install 'codec[fast]'")
+
+
+def test_encoder_latents_and_codes_match_the_torch_runner(tiny_model):
+    frames = speech_like(1.0, seed=7).reshape(-1, 320)
+    k = tiny_model.config.num_codebooks
+    ort_enc, torch_enc = onnx_runtime.OnnxFrameEncoder(tiny_model), TorchFrameEncoder(tiny_model)
+    a = np.stack([ort_enc.codes(f, k) for f in frames])
+    b = np.stack([torch_enc.codes(f, k) for f in frames])
+    assert a.dtype == np.int64 and a.shape == (len(frames), k)
+    assert (a != b).any(axis=1).mean() <= 0.02  # float near-ties only
+
+
+def test_decoder_matches_offline_decode_for_any_code_count(tiny_model):
+    rng = np.random.default_rng(0)
+    size, levels = tiny_model.config.codebook_size, tiny_model.config.num_codebooks
+    codes = rng.integers(0, size, (levels, 40))
+    dec = onnx_runtime.OnnxFrameDecoder(tiny_model)
+    ks = [levels, 1, 3, levels, 2] * 8  # the code count changes from frame to frame
+    out = np.concatenate([dec.samples(codes[:k, i]) for i, k in enumerate(ks)])
+    ref = TorchFrameDecoder(tiny_model)
+    expected = np.concatenate([ref.samples(codes[:k, i]) for i, k in enumerate(ks)])
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    whole = torch.from_numpy(codes[:, :1].repeat(40, axis=1))[None]  # constant K: offline pass
+    dec = onnx_runtime.OnnxFrameDecoder(tiny_model)
+    streamed = np.concatenate([dec.samples(codes[:, 0]) for _ in range(40)])
+    np.testing.assert_allclose(streamed, tiny_model.decode(whole)[0, 0].numpy(), atol=1e-5)
+
+
+def test_bitrate_switch_keeps_the_encoder_state(tiny_model):
+    """Codes at K levels are the first K of the full-K codes: the conv state is shared."""
+    frames = speech_like(0.6, seed=8).reshape(-1, 320)
+    full_k = tiny_model.config.num_codebooks
+    enc, ref = onnx_runtime.OnnxFrameEncoder(tiny_model), onnx_runtime.OnnxFrameEncoder(tiny_model)
+    for i, f in enumerate(frames):
+        k = [2, full_k, 5][i % 3]
+        np.testing.assert_array_equal(enc.codes(f, k), ref.codes(f, full_k)[:k])
+
+
+def test_streams_are_independent_and_outputs_are_not_reused(tiny_model):
+    frames = speech_like(0.4, seed=9).reshape(-1, 320)
+    solo = StreamEncoder(tiny_model, 6, "onnxruntime")
+    expected = [solo.encode(f) for f in frames]
+    a, b = StreamEncoder(tiny_model, 6, "onnxruntime"), StreamEncoder(tiny_model, 6, "onnxruntime")
+    dec = StreamDecoder(tiny_model, backend="onnxruntime")
+    outputs = []
+    for f, want in zip(frames, expected):
+        b.encode(f[::-1].copy())  # another stream on the same sessions
+        assert a.encode(f) == want
+        outputs.append(dec.decode(want))
+    kept = [o.copy() for o in outputs]
+    dec.decode(expected[0])
+    assert all(np.array_equal(o, k) for o, k in zip(outputs, kept)), "returned frames were reused"
+
+
+def test_new_weights_give_new_sessions(tmp_path):
+    model = make_tiny_model(tmp_path / "m", seed=3)
+    frame = speech_like(0.02, seed=1)
+    before = StreamDecoder(model, backend="onnxruntime").decode(
+        StreamEncoder(model, 9, "onnxruntime").encode(frame))
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.mul_(0.5)
+    after = StreamDecoder(model, backend="onnxruntime").decode(
+        StreamEncoder(model, 9, "onnxruntime").encode(frame))
+    assert not np.allclose(before, after)
+
+
+def test_backend_names(monkeypatch):
+    assert resolve_backend("auto") == "onnxruntime"
+    assert resolve_backend("torch") == "torch"
+    with pytest.raises(ValueError, match="backend"):
+        resolve_backend("tflite")
+    monkeypatch.setattr(onnx_runtime, "available", lambda: False)
+    assert resolve_backend("auto") == "torch"
+    with pytest.raises(ImportError, match="codec\\[fast\\]"):
+        resolve_backend("onnxruntime")
