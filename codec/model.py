@@ -41,6 +41,8 @@ class CodecConfig:
     num_codebooks: int = 18
     codebook_size: int = 1024
     bitrates: tuple[float, ...] = (1.5, 3.0, 6.0, 9.0)  # kbps trained by quantizer dropout
+    code_dim: int = 0                     # codebook vector size; 0: dim (see quantize.py)
+    kernel_factors: tuple[int, ...] = (2, 2)  # kernel / stride of each stage after the first
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodecConfig":
@@ -119,9 +121,9 @@ def build_codec(config: CodecConfig | None = None) -> Codec:
     """The factory: the shipped architecture for ``config`` (defaults: the shipped config)."""
     c = config or CodecConfig()
     return Codec(c,
-                 Encoder(c.channels, c.ratios, c.dim, c.dilations),
-                 ResidualVQ(c.dim, c.num_codebooks, c.codebook_size),
-                 Decoder(c.channels, c.ratios, c.dim, c.dilations))
+                 Encoder(c.channels, c.ratios, c.dim, c.dilations, c.kernel_factors),
+                 ResidualVQ(c.dim, c.num_codebooks, c.codebook_size, c.code_dim),
+                 Decoder(c.channels, c.ratios, c.dim, c.dilations, c.kernel_factors))
 
 
 def model_id_for(weights: bytes, config: CodecConfig) -> bytes:

@@ -5,6 +5,13 @@ moving averages of the vectors assigned to each code (VQ-VAE-2 / SoundStream), i
 k-means on the first training batch; codes that fall out of use are restarted on random vectors
 of the current batch, so the codebooks do not collapse. Gradients reach the encoder through the
 straight-through estimator and the per-level commitment losses.
+
+Low-dimensional codebooks (``code_dim < dim``): a level may search its codes in a fixed
+``code_dim``-dimensional subspace, the principal axes of the residuals it saw in the first
+training batch. Its codes are then ``code_dim`` floats, mapped back to the latent space by the
+same orthonormal projection. The nearest-code search, which reads every code at every frame,
+then costs ``code_dim / dim`` of a full-size one; what the subspace misses is left in the
+residual for the next levels.
 """
 
 from __future__ import annotations
@@ -44,36 +51,67 @@ def _kmeans(x: torch.Tensor, k: int, iters: int = 10) -> torch.Tensor:
     return centres
 
 
+def _principal_axes(x: torch.Tensor, k: int) -> torch.Tensor:
+    """``[D, k]`` orthonormal columns spanning the ``k`` directions of most energy of ``x``."""
+    _, _, vh = torch.linalg.svd(x.double(), full_matrices=False)
+    return vh[:k].t().to(x.dtype).contiguous()
+
+
 class VectorQuantizer(nn.Module):
-    """One EMA codebook of ``size`` vectors of ``dim`` floats."""
+    """One EMA codebook of ``size`` vectors of ``code_dim`` floats (``dim`` when 0).
+
+    With ``code_dim < dim``, ``projection`` ``[dim, code_dim]`` maps latents into the codebook's
+    space (``x @ projection``) and codes back (``c @ projection.T``).
+    """
 
     # A code is dead when its EMA usage falls under ``dead_threshold`` vectors per batch. It must
     # sit well below the mean usage (batch rows / size, under 1 for a batch of 16 x 50 frames and
     # 1024 codes), or healthy but rare codes are restarted at every step.
-    def __init__(self, dim: int, size: int, decay: float = 0.99, dead_threshold: float = 0.05):
+    def __init__(self, dim: int, size: int, code_dim: int = 0, decay: float = 0.99,
+                 dead_threshold: float = 0.05):
         super().__init__()
         self.size, self.decay, self.dead_threshold = size, decay, dead_threshold
-        self.register_buffer("codebook", torch.randn(size, dim) * 0.1)
+        code_dim = code_dim or dim
+        if not 0 < code_dim <= dim:
+            raise ValueError(f"code_dim must be in 1..{dim}, got {code_dim}")
+        self.projected = code_dim < dim
+        if self.projected:
+            self.register_buffer("projection", torch.eye(dim, code_dim))
+        self.register_buffer("codebook", torch.randn(size, code_dim) * 0.1)
         # Training-only statistics: not saved with the shipped weights (see ``model.py``).
         self.register_buffer("ema_count", torch.ones(size))
         self.register_buffer("ema_sum", self.codebook.clone())
         self.register_buffer("initialised", torch.tensor(False))
 
+    def to_code_space(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.projection if self.projected else x
+
+    def latent_codebook(self) -> torch.Tensor:
+        """The codes as latent vectors ``[size, dim]``."""
+        return self.codebook @ self.projection.t() if self.projected else self.codebook
+
     def nearest(self, x: torch.Tensor) -> torch.Tensor:
-        """Index of the nearest code for each row of ``x`` [N, D]."""
-        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change the argmin.
-        scores = torch.addmm((self.codebook * self.codebook).sum(-1), x, self.codebook.t(),
-                             alpha=-2.0)
+        """Index of the nearest code for each row of ``x`` [N, dim]."""
+        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change the argmin. With a projection,
+        # the part of x outside the subspace adds the same to every distance.
+        scores = torch.addmm((self.codebook * self.codebook).sum(-1), self.to_code_space(x),
+                             self.codebook.t(), alpha=-2.0)
         return scores.argmin(-1)
 
     def lookup(self, idx: torch.Tensor) -> torch.Tensor:
-        return F.embedding(idx, self.codebook)
+        q = F.embedding(idx, self.codebook)
+        return q @ self.projection.t() if self.projected else q
 
     @torch.no_grad()
     def initialise(self, x: torch.Tensor) -> None:
-        """k-means on the first training batch, once (also marks loaded weights as trained)."""
+        """Principal axes (if projected) and k-means on the first training batch, once (also
+        marks loaded weights as trained)."""
         if not bool(self.initialised):
-            self.codebook.copy_(_kmeans(x, self.size))
+            if self.projected:
+                self.projection.copy_(_principal_axes(x, self.codebook.shape[1]))
+                if _distributed():
+                    dist.broadcast(self.projection, 0)
+            self.codebook.copy_(_kmeans(self.to_code_space(x), self.size))
             if _distributed():
                 dist.broadcast(self.codebook, 0)  # every rank starts from rank 0's k-means
             self.ema_sum.copy_(self.codebook)
@@ -83,6 +121,7 @@ class VectorQuantizer(nn.Module):
     @torch.no_grad()
     def update(self, x: torch.Tensor, idx: torch.Tensor) -> None:
         """EMA step of counts and sums, then restart codes used less than ``dead_threshold``."""
+        x = self.to_code_space(x)
         counts = torch.bincount(idx, minlength=self.size).to(x.dtype)
         sums = torch.zeros_like(self.codebook).index_add_(0, idx, x)
         if _distributed():  # DDP: one EMA over the data of all ranks
@@ -106,9 +145,10 @@ class VectorQuantizer(nn.Module):
 class ResidualVQ(nn.Module):
     """``num_codebooks`` levels of ``VectorQuantizer`` over ``dim``-dimensional latents."""
 
-    def __init__(self, dim: int, num_codebooks: int, codebook_size: int):
+    def __init__(self, dim: int, num_codebooks: int, codebook_size: int, code_dim: int = 0):
         super().__init__()
-        self.levels = nn.ModuleList(VectorQuantizer(dim, codebook_size)
+        self.dim = dim
+        self.levels = nn.ModuleList(VectorQuantizer(dim, codebook_size, code_dim)
                                     for _ in range(num_codebooks))
 
     @property
@@ -174,6 +214,5 @@ class ResidualVQ(nn.Module):
         for i in range(k):
             q = self.levels[i].lookup(codes[:, i])
             out = q if out is None else out + q
-        dim = self.levels[0].codebook.shape[1]
-        return codes.new_zeros(b, t, dim, dtype=torch.float32).transpose(1, 2) if out is None \
+        return codes.new_zeros(b, t, self.dim, dtype=torch.float32).transpose(1, 2) if out is None \
             else out.transpose(1, 2)

@@ -14,18 +14,32 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
 from torch import distributed as dist
 from tqdm import tqdm
 
-from codec.model import CodecConfig
+from codec.model import CodecConfig, load_model
 from codec.train.data import SpeechCorpus, list_utterances, split_by_speaker
 from codec.train.loop import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def model_config(args: argparse.Namespace) -> CodecConfig | None:
+    """The architecture asked for: the --init-from model's (None: keep it as saved) or the
+    default one, with --code-dim / --kernel-factors applied."""
+    changes = {}
+    if args.code_dim is not None:
+        changes["code_dim"] = args.code_dim
+    if args.kernel_factors is not None:
+        changes["kernel_factors"] = tuple(args.kernel_factors)
+    if args.init_from and not changes:
+        return None
+    base = load_model(args.init_from).config if args.init_from else CodecConfig()
+    return replace(base, **changes)
 
 
 def main() -> None:
@@ -35,6 +49,11 @@ def main() -> None:
     p.add_argument("--run-dir", required=True, help="run directory (checkpoints, logs, best/)")
     p.add_argument("--holdout", type=float, default=0.05, help="fraction of speakers held out")
     p.add_argument("--init-from", help="start from a saved model directory")
+    p.add_argument("--code-dim", type=int,
+                   help="model: codebook vector size (0: the latent size); default: the "
+                        "--init-from model's, else the shipped architecture's")
+    p.add_argument("--kernel-factors", type=int, nargs="+",
+                   help="model: kernel / stride of each stage after the first (1 or 2 each)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     for f in fields(TrainConfig):
@@ -60,7 +79,7 @@ def main() -> None:
     print(f"train: {len(train)} files, {train.hours:.2f} h; held out: {len(valid)} files, "
           f"{valid.hours:.2f} h")
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    trainer = Trainer(Path(args.run_dir), train, valid, cfg, CodecConfig(),
+    trainer = Trainer(Path(args.run_dir), train, valid, cfg, model_config(args),
                       Path(args.init_from) if args.init_from else None, device)
     trainer.run()
     if dist.is_initialized():

@@ -72,3 +72,57 @@ def test_encode_decode_prefix():
     torch.testing.assert_close(rvq.encode(z, 2), codes[:, :2])
     err = [(rvq.decode(codes[:, :k]) - z).pow(2).mean() for k in range(1, 5)]
     assert all(a >= b for a, b in zip(err, err[1:])), "more codebooks must not be worse"
+
+
+def test_low_dimensional_codebooks_search_a_principal_subspace():
+    torch.manual_seed(0)
+    # latents with most energy in 3 of 8 directions
+    basis = torch.linalg.qr(torch.randn(8, 8))[0]
+    scale = torch.tensor([3.0, 2.0, 1.5, 0.1, 0.1, 0.1, 0.1, 0.1])
+    z = ((torch.randn(4, 64, 8) * scale) @ basis.t()).transpose(1, 2)  # [B, 8, T]
+    rvq = ResidualVQ(dim=8, num_codebooks=4, codebook_size=16, code_dim=3).train()
+    rvq(z)
+    first = rvq.levels[0]
+    assert first.codebook.shape == (16, 3) and first.projection.shape == (8, 3)
+    torch.testing.assert_close(first.projection.t() @ first.projection, torch.eye(3),
+                               atol=1e-5, rtol=0)
+    # the first level's subspace is the data's 3 strong directions
+    strong = basis[:, :3]
+    assert torch.linalg.matrix_norm(strong.t() @ first.projection) ** 2 > 2.9
+    rvq.eval()
+    codes = rvq.encode(z, 4)
+    flat = z.transpose(1, 2).reshape(-1, 8)
+    # the search is exact within the subspace: the chosen code is the nearest latent code
+    dists = torch.cdist(flat, first.latent_codebook())
+    torch.testing.assert_close(codes[:, 0].reshape(-1), dists.argmin(-1))
+    err = [(rvq.decode(codes[:, :k]) - z).pow(2).mean() for k in range(1, 5)]
+    assert all(a >= b for a, b in zip(err, err[1:]))
+
+
+def test_low_dimensional_model_saves_loads_and_streams(tmp_path):
+    import numpy as np
+
+    from codec.model import load_model, save_model
+    from codec.nn import onnx_runtime
+    from codec.streaming import StreamDecoder, StreamEncoder
+
+    torch.manual_seed(0)
+    config = CodecConfig(channels=8, dim=16, num_codebooks=6, code_dim=4, kernel_factors=(2, 1),
+                         bitrates=(1.5, 3.0))
+    model = build_codec(config).train()
+    model(torch.randn(4, 1, 16000) * 0.1)
+    save_model(model.eval(), tmp_path)
+    loaded = load_model(tmp_path)
+    assert loaded.config == config
+    wav = torch.randn(6400) * 0.1
+    codes = loaded.encode(wav, 6)
+    torch.testing.assert_close(codes, model.encode(wav, 6))
+    offline = loaded.decode(codes)[0, 0].numpy()
+    backends = ["torch"] + (["onnxruntime"] if onnx_runtime.available() else [])
+    for backend in backends:
+        enc = StreamEncoder(loaded, 3.0, backend)  # 3 kbps: all 6 levels
+        streamed = np.stack([enc.encode_codes(f) for f in wav.numpy().reshape(-1, 320)], axis=1)
+        assert (streamed != codes[0].numpy()).any(axis=0).mean() <= 0.05, backend
+        dec = StreamDecoder(loaded, backend=backend)
+        out = np.concatenate([dec._run(c) for c in codes[0].numpy().T])
+        np.testing.assert_allclose(out, offline, atol=1e-4, err_msg=backend)

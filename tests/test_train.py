@@ -81,3 +81,36 @@ def test_adversarial_step_trains_both_sides(tmp_path):
     for name in ("adv/gen", "adv/feat", "adv/disc"):
         assert np.isfinite(terms[name]), name
     assert any(not torch.equal(a, b) for a, b in zip(disc_before, trainer.disc.parameters()))
+
+
+def test_init_from_a_model_of_another_shape_keeps_what_fits(tmp_path):
+    from dataclasses import replace
+
+    from codec.model import save_model
+    from codec.train.transplant import transplant
+
+    corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
+    cfg = TrainConfig(steps=1, batch_size=2, crop_seconds=0.2, log_every=1, eval_every=1,
+                      warmup_steps=1)
+    Trainer(tmp_path / "a", corpus, corpus, cfg, TINY).run()
+    saved = load_model(tmp_path / "a" / "best")
+    reshaped = replace(TINY, code_dim=4, kernel_factors=(2, 1))
+    trainer = Trainer(tmp_path / "b", corpus, corpus, cfg, reshaped, tmp_path / "a" / "best")
+    model = trainer.model
+    assert model.config == reshaped
+    src, dst = saved.state_dict(), model.state_dict()
+    torch.testing.assert_close(dst["encoder.0.conv.weight"], src["encoder.0.conv.weight"])
+    # encoder's last strided conv: kernel 16 -> 8 keeps the 8 newest taps; decoder's first
+    # transposed conv keeps the 8 taps inside the frame
+    enc_name = "encoder.8.conv.weight"
+    assert src[enc_name].shape[2] == 16 and dst[enc_name].shape[2] == 8
+    torch.testing.assert_close(dst[enc_name], src[enc_name][..., 8:])
+    dec_name = "decoder.3.conv.weight"
+    assert src[dec_name].shape[2] == 16 and dst[dec_name].shape[2] == 8
+    torch.testing.assert_close(dst[dec_name], src[dec_name][..., :8])
+    assert not any(bool(lvl.initialised) for lvl in model.quantizer.levels)
+    trainer.run()  # the first batch initialises the new codebooks; training goes on
+    assert all(bool(lvl.initialised) for lvl in trainer.model.quantizer.levels)
+    save_model(trainer.model.eval(), tmp_path / "c")
+    assert load_model(tmp_path / "c").config == reshaped
+    assert transplant(saved, load_model(tmp_path / "a" / "best")) == []

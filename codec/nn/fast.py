@@ -169,28 +169,33 @@ class FastQuantizer:
     ``VectorQuantizer.nearest`` (|c|^2 - 2 x.c), so codes differ only at float near-ties."""
 
     def __init__(self, rvq: nn.Module):
-        books = torch.stack([lvl.codebook.detach() for lvl in rvq.levels]).numpy()  # [K, N, D]
-        self.books = np.ascontiguousarray(books, np.float32)
-        self.books_t = np.ascontiguousarray(books.transpose(0, 2, 1) * -2.0)  # [K, D, N]
-        self.norms = np.ascontiguousarray((books * books).sum(-1))            # [K, N]
+        levels = rvq.levels
+        books = torch.stack([lvl.codebook.detach() for lvl in levels]).numpy()  # [K, N, d]
+        self.books_t = np.ascontiguousarray(books.transpose(0, 2, 1) * -2.0)     # [K, d, N]
+        self.norms = np.ascontiguousarray((books * books).sum(-1))                # [K, N]
+        self.projections = [lvl.projection.detach().numpy() if lvl.projected else None
+                            for lvl in levels]                                    # [dim, d]
+        latent = torch.stack([lvl.latent_codebook().detach() for lvl in levels]).numpy()
+        self.latent = np.ascontiguousarray(latent, np.float32)                    # [K, N, dim]
         self.size = books.shape[1]
-        self.table = self.books.reshape(-1, books.shape[2])                   # [K * N, D]
+        self.table = self.latent.reshape(-1, latent.shape[2])                     # [K * N, dim]
         self.offsets = np.arange(len(books))[:, None] * self.size
 
     def encode(self, z: np.ndarray, num_codebooks: int) -> np.ndarray:
-        """``[L, D]`` float32 -> codes ``[K, L]``."""
+        """``[L, dim]`` float32 -> codes ``[K, L]``."""
         codes = np.empty((num_codebooks, len(z)), np.int64)
         residual = z
         for i in range(num_codebooks):
-            scores = residual @ self.books_t[i]
+            p = self.projections[i]
+            scores = (residual if p is None else residual @ p) @ self.books_t[i]
             scores += self.norms[i]
             idx = scores.argmin(-1)
-            residual = residual - self.books[i][idx]
+            residual = residual - self.latent[i][idx]
             codes[i] = idx
         return codes
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        """Codes ``[K, L]`` -> latents ``[L, D]`` in one gather and one sum."""
+        """Codes ``[K, L]`` -> latents ``[L, dim]`` in one gather and one sum."""
         return self.table[codes + self.offsets[: len(codes)]].sum(0)
 
 

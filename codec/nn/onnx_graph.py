@@ -9,8 +9,9 @@ feeds each call's state outputs back as the next call's state inputs.
   before the new chunk, convolves without padding, and outputs the last ``c`` steps as its state.
 * A causal transposed convolution (kernel ``stride + overlap``) adds its state to the first
   ``overlap`` outputs and outputs the ``overlap`` steps that spill past the chunk, bias excluded.
-* The residual VQ search is unrolled over ``K`` levels: scores ``|c|^2 - 2 r.c`` (one Gemm),
-  ArgMin, subtract the chosen code; so the encoder graph is built per number of codebooks.
+* The residual VQ search is unrolled over ``K`` levels: scores ``|c|^2 - 2 r.c`` (one Gemm,
+  after a MatMul into the level's subspace for low-dimensional codebooks), ArgMin, subtract the
+  chosen code; so the encoder graph is built per number of codebooks.
 * The decoder graph takes any number of codes: it sums their codebook rows, then decodes.
 
 Shapes are static but for the decoder's code count, so ONNX Runtime plans memory once.
@@ -157,10 +158,13 @@ def encoder_graph(model: nn.Module, num_codebooks: int) -> FrameGraph:
     residual = b.op("Reshape", [z, b.ints(length, dim)])  # [1, dim]: one latent per frame
     codes = []
     for level in model.quantizer.levels[:num_codebooks]:
-        book = _weights(level.codebook)  # [size, dim]
-        scores = b.op("Gemm", [residual, b.const(book.T * -2.0), b.const((book * book).sum(-1))])
+        book = _weights(level.codebook)  # [size, code_dim]
+        x = b.op("MatMul", [residual, b.const(_weights(level.projection))]) \
+            if level.projected else residual
+        scores = b.op("Gemm", [x, b.const(book.T * -2.0), b.const((book * book).sum(-1))])
         idx = b.op("ArgMin", [scores], axis=1, keepdims=0)  # [1]
-        residual = b.op("Sub", [residual, b.op("Gather", [b.const(book), idx], axis=0)])
+        latent = b.const(_weights(level.latent_codebook()))  # [size, dim]
+        residual = b.op("Sub", [residual, b.op("Gather", [latent, idx], axis=0)])
         codes.append(idx)
     out = b.op("Concat", codes, axis=0) if codes else b.const(np.zeros(0, np.int64))
     return b.finish("frame", (1, 1, model.hop), np.float32, out, (num_codebooks,), np.int64)
@@ -169,7 +173,7 @@ def encoder_graph(model: nn.Module, num_codebooks: int) -> FrameGraph:
 def decoder_graph(model: nn.Module) -> FrameGraph:
     """Codes ``[K]`` int64 (any ``K`` up to the model's codebooks) -> one frame ``[1, 1, hop]``."""
     b = _Builder()
-    books = np.concatenate([_weights(lvl.codebook) for lvl in model.quantizer.levels])
+    books = np.concatenate([_weights(lvl.latent_codebook()) for lvl in model.quantizer.levels])
     size, levels = model.quantizer.levels[0].size, len(model.quantizer.levels)
     offsets = b.op("Slice", [b.const(np.arange(levels, dtype=np.int64) * size), b.ints(0),
                              b.op("Shape", ["codes"])])                         # [K]

@@ -62,6 +62,12 @@ class ResidualUnit(nn.Module):
         return x + self.block.step(x, state)
 
 
+def _check_factors(rest: Sequence[int], kernel_factors: Sequence[int]) -> None:
+    if len(kernel_factors) != len(rest) or not all(f in (1, 2) for f in kernel_factors):
+        raise ValueError(f"kernel_factors must be {len(rest)} values of 1 or 2, got "
+                         f"{tuple(kernel_factors)}")
+
+
 def _residual_stack(channels: int, dilations: Sequence[int]) -> list[nn.Module]:
     return [ResidualUnit(channels, d) for d in dilations]
 
@@ -71,17 +77,21 @@ class Encoder(StreamingSequential):
 
     The first strided convolution cuts the waveform into overlapping patches of ``2 * ratios[0]``
     samples, so no layer runs at the sample rate; each later stage is a stack of residual units
-    followed by a strided convolution that doubles the channels.
+    followed by a strided convolution that doubles the channels, with a kernel of
+    ``kernel_factors[i]`` times its stride (2: overlapping windows; 1: disjoint ones, half the
+    weights and multiply-adds).
     """
 
     def __init__(self, channels: int, ratios: Sequence[int], dim: int,
-                 dilations: Sequence[int] = (1, 3), bottleneck_units: int = 1):
+                 dilations: Sequence[int] = (1, 3), kernel_factors: Sequence[int] = (2, 2),
+                 bottleneck_units: int = 1):
         first, *rest = ratios
+        _check_factors(rest, kernel_factors)
         layers: list[nn.Module] = [CausalConv1d(1, channels, 2 * first, stride=first)]
         c = channels
-        for r in rest:
+        for r, f in zip(rest, kernel_factors):
             layers += _residual_stack(c, dilations)
-            layers += [nn.ELU(), CausalConv1d(c, 2 * c, 2 * r, stride=r)]
+            layers += [nn.ELU(), CausalConv1d(c, 2 * c, f * r, stride=r)]
             c *= 2
         layers += _residual_stack(c, (1,) * bottleneck_units)
         layers += [nn.ELU(), CausalConv1d(c, dim, 3)]
@@ -97,13 +107,15 @@ class Decoder(StreamingSequential):
     """
 
     def __init__(self, channels: int, ratios: Sequence[int], dim: int,
-                 dilations: Sequence[int] = (1, 3), bottleneck_units: int = 1):
+                 dilations: Sequence[int] = (1, 3), kernel_factors: Sequence[int] = (2, 2),
+                 bottleneck_units: int = 1):
         first, *rest = ratios
+        _check_factors(rest, kernel_factors)
         c = channels * 2 ** len(rest)
         layers: list[nn.Module] = [CausalConv1d(dim, c, 3)]
         layers += _residual_stack(c, (1,) * bottleneck_units)
-        for r in reversed(rest):
-            layers += [nn.ELU(), CausalConvTranspose1d(c, c // 2, 2 * r, stride=r)]
+        for r, f in reversed(list(zip(rest, kernel_factors))):
+            layers += [nn.ELU(), CausalConvTranspose1d(c, c // 2, f * r, stride=r)]
             c //= 2
             layers += _residual_stack(c, dilations)
         layers += [nn.ELU(), CausalConvTranspose1d(c, 1, 2 * first, stride=first)]

@@ -26,6 +26,7 @@ from ..model import Codec, CodecConfig, build_codec, load_model, save_model
 from .data import Augment, SpeechCorpus, fixed_crops
 from .discriminators import Discriminators, discriminator_loss, generator_losses
 from .losses import MultiResolutionSpectralLoss
+from .transplant import transplant
 
 
 @dataclass
@@ -71,8 +72,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self.train, self.valid = train, valid
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
-        self.model: Codec = load_model(init_from).train() if init_from else build_codec(
-            model_config)
+        self.model: Codec = self._initial_model(model_config, init_from).train()
         self.model.to(self.device)
         self.net = self._distributed(self.model)
         self.loss = MultiResolutionSpectralLoss(self.model.config.sample_rate).to(self.device)
@@ -95,6 +95,20 @@ class Trainer:
         self._valid_batch = fixed_crops(valid, cfg.valid_items, 3 * 16000) \
             if self.is_main and valid and len(valid) else None
         self._tb = self._tensorboard() if self.is_main else None
+
+    @staticmethod
+    def _initial_model(config: CodecConfig | None, init_from: Path | None) -> Codec:
+        """A new model, the saved one, or (another config) the saved one's weights where they
+        fit a new model (``transplant``)."""
+        if init_from is None:
+            return build_codec(config)
+        saved = load_model(init_from)
+        if config is None or config == saved.config:
+            return saved
+        model = build_codec(config)
+        skipped = transplant(saved, model)
+        print(f"init from {init_from}: config changed, {len(skipped)} tensors start fresh")
+        return model
 
     def _distributed(self, module: nn.Module) -> nn.Module:
         if not dist.is_initialized() or dist.get_world_size() == 1:

@@ -1,0 +1,39 @@
+"""Start a model of a new shape from a trained one: copy every weight that fits.
+
+Used by ``--init-from`` when the new config differs from the saved model's (for example
+``--code-dim`` or ``--kernel-factors``), so a reshaped model need not be trained from scratch.
+
+* Tensors of the same name and shape are copied.
+* A strided convolution whose kernel shrank keeps the taps nearest the current frame: the last
+  ones of an encoder convolution (its causal window ends at the newest input), the first ones of
+  a decoder transposed convolution (the part of its output that falls inside the frame).
+* A quantizer level whose codebook changed shape starts untrained, so the first training batch
+  initialises it (principal axes and k-means on that batch's residuals).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..model import Codec
+
+
+def transplant(src: Codec, dst: Codec) -> list[str]:
+    """Copy ``src``'s weights into ``dst`` where they fit; returns the names left as built."""
+    source, target = src.state_dict(), dst.state_dict()
+    skipped = []
+    with torch.no_grad():
+        for name, t in target.items():
+            s = source.get(name)
+            if s is not None and s.shape == t.shape:
+                t.copy_(s)
+            elif s is not None and s.dim() == 3 and s.shape[:2] == t.shape[:2] \
+                    and s.shape[2] > t.shape[2]:
+                k = t.shape[2]
+                t.copy_(s[..., -k:] if name.startswith("encoder.") else s[..., :k])
+            else:
+                skipped.append(name)
+        for i, level in enumerate(dst.quantizer.levels):
+            if f"quantizer.levels.{i}.codebook" in skipped:
+                level.initialised.fill_(False)
+    return skipped
