@@ -27,18 +27,24 @@ def _check_bits(bits: int) -> None:
         raise ValueError(f"bits per code must be {MIN_BITS}..{MAX_BITS}, got {bits!r}")
 
 
+def _integer_codes(codes: np.ndarray, bits: int, shape: str) -> np.ndarray:
+    """``codes`` as an integer array of ``len(shape)`` dimensions, or ``ValueError``."""
+    _check_bits(bits)
+    codes = np.asarray(codes)
+    if codes.ndim != len(shape.split(",")):
+        raise ValueError(f"codes must have shape [{shape}], got shape {codes.shape}")
+    if codes.size and codes.dtype.kind not in "iu":
+        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    return codes
+
+
 def pack_codes(codes: np.ndarray, bits: int) -> bytes:
     """Pack integer codes of shape ``[K, T]`` frame-major, ``bits`` bits each, MSB first.
 
     Raises ``ValueError`` (a caller bug, not a format error) for a non-integer or non-2-D
     array, unsupported ``bits`` or a code outside ``[0, 2**bits)``.
     """
-    _check_bits(bits)
-    codes = np.asarray(codes)
-    if codes.ndim != 2:
-        raise ValueError(f"codes must have shape [K, T], got shape {codes.shape}")
-    if codes.size and codes.dtype.kind not in "iu":
-        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    codes = _integer_codes(codes, bits, "K, T")
     if codes.size == 0:
         return b""
     lo, hi = int(codes.min()), int(codes.max())
@@ -81,12 +87,7 @@ def unpack_codes(data: bytes, num_codebooks: int, num_frames: int, bits: int) ->
 
 def pack_frame(codes: np.ndarray, bits: int) -> bytes:
     """``pack_codes(codes.reshape(-1, 1), bits)`` for the ``[K]`` codes of one frame."""
-    _check_bits(bits)
-    codes = np.asarray(codes)
-    if codes.ndim != 1:
-        raise ValueError(f"one frame's codes must have shape [K], got {codes.shape}")
-    if codes.size and codes.dtype.kind not in "iu":
-        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    codes = _integer_codes(codes, bits, "K")
     value, limit = 0, 1 << bits
     for c in codes.tolist():
         if not 0 <= c < limit:

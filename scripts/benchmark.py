@@ -4,13 +4,16 @@ All on one thread (``torch.set_num_threads(1)``, TFLite ``num_threads=1``, offli
 to CPU 0 with ``taskset -c 0``):
 
 (a) streaming: per-frame ``StreamEncoder.encode`` and ``StreamDecoder.decode`` times over about
-    30 s of speech at 6 kbps (median and p99, after a 1 s warm-up on other instances), and the
-    same for Lyra v2 at 6 kbps (encoder + quantizer encode; quantizer decode + LyraGAN);
+    30 s of speech at 6 kbps (median and p99, after a 1 s warm-up on other instances), for each
+    per-frame backend (ONNX Runtime when installed, TorchScript), and the same for Lyra v2 at
+    6 kbps (encoder + quantizer encode; quantizer decode + LyraGAN). The systems take turns
+    over 3 rounds, so the ratios compare them under the same machine load;
 (b) offline: ``python -m codec encode`` then ``decode`` of a long 16 kHz WAV (speech repeated,
     1 hour by default) under ``/usr/bin/time -v``: wall time, max RSS, real-time factor
     (audio seconds / (encode + decode wall seconds)); the same for opusenc/opusdec at 6 kbps;
-(c) start-up: a fresh ``python -c "import codec; codec.load_model()"`` vs ``python -c "import
-    torch"`` (median of 3);
+(c) start-up: a fresh ``python -c "import codec; codec.load_model()"``, the same plus a
+    ``StreamEncoder`` and ``StreamDecoder`` (ready for a call), vs ``python -c "import torch"``
+    (median of 3);
 (d) algorithmic latency: 10 s streamed through StreamEncoder/StreamDecoder, output lag
     behind the input by cross-correlation (the 20 ms frame buffering comes on top).
 
@@ -43,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 import codec  # noqa: E402
 from codec.evaluation.peers import FRAME, SAMPLE_RATE, LyraPeer, OpusPeer, to_int16  # noqa: E402
+from codec.streaming import resolve_backend  # noqa: E402
 
 MANIFEST = ROOT.parent / "shared" / "data" / "eval.tsv"
 SAMPLES = ROOT / "samples"
@@ -76,9 +80,8 @@ def percentiles(times_s: list[float]) -> dict:
     return {"median_ms": float(np.median(ms)), "p99_ms": float(np.percentile(ms, 99))}
 
 
-def time_frames(encode, decode, frames: np.ndarray) -> dict:
-    """Per-frame encode and decode times of one stream."""
-    enc, dec = [], []
+def time_frames(encode, decode, frames: np.ndarray, enc: list, dec: list) -> None:
+    """Append one stream's per-frame encode and decode times to ``enc`` and ``dec``."""
     for frame in frames:
         t0 = time.perf_counter()
         payload = encode(frame)
@@ -87,12 +90,11 @@ def time_frames(encode, decode, frames: np.ndarray) -> dict:
         t2 = time.perf_counter()
         enc.append(t1 - t0)
         dec.append(t2 - t1)
-    total = [a + b for a, b in zip(enc, dec)]
-    return {"encode": percentiles(enc), "decode": percentiles(dec), "total": percentiles(total)}
 
 
-def codec_stream(model):
-    enc, dec = codec.StreamEncoder(model, bitrate=KBPS), codec.StreamDecoder(model)
+def codec_stream(model, backend: str = "auto"):
+    enc = codec.StreamEncoder(model, bitrate=KBPS, backend=backend)
+    dec = codec.StreamDecoder(model, backend=backend)
     return enc.encode, dec.decode
 
 
@@ -101,16 +103,32 @@ def lyra_stream():
     return peer.encode_frame, peer.decode_packet
 
 
-def streaming(model, speech: np.ndarray) -> dict:
+def codec_systems() -> dict:
+    """Display name -> per-frame backend of this codec, the default (``auto``) one first."""
+    names = {"onnxruntime": "This codec (onnxruntime)", "torch": "This codec (torch)"}
+    default = resolve_backend("auto")
+    return {names[b]: b for b in [default, *(b for b in names if b != default)]}
+
+
+def streaming(model, speech: np.ndarray, rounds: int = 3) -> dict:
+    """Per-frame times of each system over ``rounds`` passes of ``speech``, the systems taking
+    turns (so a slow spell of this shared machine falls on all of them), medians over all."""
     frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
     warmup = frames[: SAMPLE_RATE // FRAME]
-    results = {"frames": len(frames)}
-    systems = {"This codec": (lambda: codec_stream(model), frames)}
+    results = {"frames": len(frames), "rounds": rounds}
+    systems = {name: (lambda b=b: codec_stream(model, b), frames)
+               for name, b in codec_systems().items()}
     if LyraPeer.is_available():
         systems["Lyra v2"] = (lyra_stream, to_int16(frames))
+    times = {name: ([], []) for name in systems}
     for name, (make, data) in systems.items():
-        time_frames(*make(), data[: len(warmup)])
-        results[name] = time_frames(*make(), data)
+        time_frames(*make(), data[: len(warmup)], [], [])
+    for _ in range(rounds):
+        for name, (make, data) in systems.items():
+            time_frames(*make(), data, *times[name])
+    for name, (enc, dec) in times.items():
+        results[name] = {"encode": percentiles(enc), "decode": percentiles(dec),
+                         "total": percentiles([a + b for a, b in zip(enc, dec)])}
     return results
 
 
@@ -153,8 +171,9 @@ def offline(speech: np.ndarray, hours: float, opus: bool) -> dict:
 
 def startup(repeats: int = 3) -> dict:
     """Median wall seconds of fresh interpreters running each snippet."""
+    call = "import codec; m = codec.load_model(); codec.StreamEncoder(m); codec.StreamDecoder(m)"
     snippets = {"import codec; codec.load_model()": "import codec; codec.load_model()",
-                "import torch": "import torch"}
+                call: call, "import torch": "import torch"}
     results = {}
     for label, code in snippets.items():
         times = []
@@ -190,20 +209,24 @@ def latency(model, speech: np.ndarray) -> dict:
 def report(res: dict) -> str:
     out = []
     s = res["streaming"]
-    out += [f"## Streaming, {KBPS} kbps, one thread, {s['frames']} frames of 20 ms\n",
+    codecs = [n for n in s if n.startswith("This codec")]
+    out += [f"## Streaming, {KBPS} kbps, one thread, {s['frames']} frames of 20 ms x "
+            f"{s['rounds']} rounds\n",
             "| system | encode median ms | encode p99 ms | decode median ms | decode p99 ms "
             "| enc+dec median ms | x real time |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for name in ("This codec", "Lyra v2"):
+    for name in [*codecs, "Lyra v2"]:
         if name in s:
             r = s[name]
             out.append(f"| {name} | {r['encode']['median_ms']:.3f} | {r['encode']['p99_ms']:.3f} "
                        f"| {r['decode']['median_ms']:.3f} | {r['decode']['p99_ms']:.3f} "
                        f"| {r['total']['median_ms']:.3f} | {20 / r['total']['median_ms']:.1f} |")
     if "Lyra v2" in s:
-        ratio = {k: s["This codec"][k]["median_ms"] / s["Lyra v2"][k]["median_ms"]
-                 for k in ("encode", "decode", "total")}
-        out.append(f"\nRatio codec / Lyra v2 (medians): encode {ratio['encode']:.2f}x, "
-                   f"decode {ratio['decode']:.2f}x, enc+dec {ratio['total']:.2f}x")
+        out.append("")
+        for name in codecs:
+            ratio = {k: s[name][k]["median_ms"] / s["Lyra v2"][k]["median_ms"]
+                     for k in ("encode", "decode", "total")}
+            out.append(f"Ratio {name} / Lyra v2 (medians): encode {ratio['encode']:.2f}x, "
+                       f"decode {ratio['decode']:.2f}x, enc+dec {ratio['total']:.2f}x")
     if "offline" in res:
         o = res["offline"]
         out += [f"\n## Offline, {o['audio_s'] / 3600:g} h of 16 kHz audio, taskset -c 0\n",
