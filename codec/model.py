@@ -41,8 +41,8 @@ class CodecConfig:
     num_codebooks: int = 18
     codebook_size: int = 1024
     bitrates: tuple[float, ...] = (1.5, 3.0, 6.0, 9.0)  # kbps trained by quantizer dropout
-    code_dim: int = 0                     # codebook vector size; 0: dim (see quantize.py)
-    kernel_factors: tuple[int, ...] = (2, 2)  # kernel / stride of each stage after the first
+    code_dim: int = 16                    # codebook vector size; 0: dim (see quantize.py)
+    kernel_factors: tuple[int, ...] = (2, 1)  # kernel / stride of each stage after the first
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodecConfig":

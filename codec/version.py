@@ -6,4 +6,6 @@ unreadable by the new code (or new ones by the old code).
 """
 
 __version__ = "0.1.0"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# History: 1, the first model (full 64-dim codebooks); 2, low-dimensional codebooks and
+# kernel_factors in the weights' config. The file and packet layouts have not changed.

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED = ROOT.parent / "shared"
 
-TINY = CodecConfig(channels=8, dim=16, num_codebooks=18, codebook_size=1024)
+# the shipped architecture, narrower (codebooks searched in 4 of 16 latent dimensions)
+TINY = CodecConfig(channels=8, dim=16, num_codebooks=18, codebook_size=1024, code_dim=4)
 
 
 def make_tiny_model(directory: Path, seed: int = 0):

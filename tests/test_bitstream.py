@@ -176,7 +176,8 @@ def test_rejections():
     expect_error(b"RIFF" + data[4:], "bad magic")
     expect_error(b"", "truncated")
     expect_error(data[:2], "truncated")
-    expect_error(data[:4] + bytes([2]) + data[5:], "version 2.*version 1")
+    expect_error(data[:4] + bytes([FORMAT_VERSION + 1]) + data[5:],
+                 f"version {FORMAT_VERSION + 1}.*version {FORMAT_VERSION}")
     expect_error(data[:5] + bytes([27]) + data[6:], "header length")
     expect_error(data, r"another model \(id 6d6f64656c2d3031, this model is 6f746865722d6d64\)",
                  expected_model_id=b"other-md")

@@ -93,7 +93,8 @@ def test_rejections():
     bad(b"", "shorter")
     bad(start[:11], "shorter")
     bad(b"\xc4" + start[1:], "bad magic")
-    bad(start[:1] + bytes([2 << 4 | 1]) + start[2:], "version 2")
+    bad(start[:1] + bytes([(FORMAT_VERSION + 1) << 4 | 1]) + start[2:],
+        f"version {FORMAT_VERSION + 1}")
     bad(start[:1] + bytes([FORMAT_VERSION << 4 | 9]) + start[2:], "unknown packet type 9")
     bad(start + b"\0", "START packet is 28")
     bad(start[:6] + b"xx" + start[8:], "model tag")

@@ -92,7 +92,8 @@ def test_init_from_a_model_of_another_shape_keeps_what_fits(tmp_path):
     corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
     cfg = TrainConfig(steps=1, batch_size=2, crop_seconds=0.2, log_every=1, eval_every=1,
                       warmup_steps=1)
-    Trainer(tmp_path / "a", corpus, corpus, cfg, TINY).run()
+    first = replace(TINY, code_dim=0, kernel_factors=(2, 2))  # the first shipped shape
+    Trainer(tmp_path / "a", corpus, corpus, cfg, first).run()
     saved = load_model(tmp_path / "a" / "best")
     reshaped = replace(TINY, code_dim=4, kernel_factors=(2, 1))
     trainer = Trainer(tmp_path / "b", corpus, corpus, cfg, reshaped, tmp_path / "a" / "best")
