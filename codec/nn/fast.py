@@ -164,8 +164,9 @@ def compile_quantizer(rvq: nn.Module) -> "FastQuantizer":
 
 
 class FastQuantizer:
-    """Residual VQ for one frame, in numpy: a 64 x 1024 product and an argmin per level cost
-    half of what they cost through torch's dispatcher at this size. Same nearest-code rule as
+    """Residual VQ for one frame, in numpy: per level a product with the codebook (after the
+    projection into the level's subspace, if any) and an argmin, which cost about half of what
+    they cost through torch's dispatcher at this size. Same nearest-code rule as
     ``VectorQuantizer.nearest`` (|c|^2 - 2 x.c), so codes differ only at float near-ties."""
 
     def __init__(self, rvq: nn.Module):
