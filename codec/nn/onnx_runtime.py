@@ -80,15 +80,16 @@ class StreamState:
             for name, buf in zip(g.state_outputs, self._sets[dst]):
                 io.bind_ortvalue_output(name, value(buf))
             pair.append(io)
-        return runner, x, y, pair
+        return x, y, pair
 
     def run(self, key: object, runner: FrameRunner, data: np.ndarray) -> np.ndarray:
-        """Run one frame through ``runner`` (bound once per ``key``, which must tell the input's
-        shape): a view of the output buffer, valid until the next call."""
+        """Run one frame through ``runner``, bound on first use of ``key`` (the caller keeps one
+        runner per key, and the key tells the input's shape): a view of the output buffer, valid
+        until the next call."""
         bound = self._bindings.get(key)
-        if bound is None or bound[0] is not runner:  # first use, or the weights changed
+        if bound is None:
             bound = self._bindings[key] = self._bind(runner, data.shape)
-        _, x, y, pair = bound
+        x, y, pair = bound
         x.reshape(-1)[:] = data.reshape(-1)
         runner.session.run_with_iobinding(pair[self._phase])
         self._phase ^= 1
