@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .errors import FormatError
-from .nn.seanet import Decoder, Encoder
+from .nn.registry import build_decoder, build_encoder
 from .quantize import QuantizerOutput, ResidualVQ
 from .version import FORMAT_VERSION
 
@@ -28,12 +28,23 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 WEIGHTS_FILE = "codec.pt"
 CONFIG_FILE = "config.json"
 # Buffers that only training needs; left out of the shipped weights to keep them small.
-_TRAINING_ONLY = ("ema_count", "ema_sum")
+_TRAINING_ONLY = ("ema_count", "ema_sum", "idle")
 
 
 @dataclass(frozen=True)
 class CodecConfig:
     sample_rate: int = 16000
+    encoder: str = "seanet"               # kinds, from ``nn/registry.py``
+    decoder: str = "seanet"
+    hop_size: int = 0                     # samples per frame; 0: prod(ratios) (SEANet)
+    # spectral kind (``nn/spectral.py``)
+    transform: str = "stft"               # "stft" (complex bins) or "mdct" (real coefficients)
+    width: int = 256                      # channels of the ConvNeXt blocks
+    encoder_blocks: int = 4
+    decoder_blocks: int = 6
+    expansion: int = 2                    # MLP width / block width
+    kernel: int = 5                       # depthwise kernel, in frames
+    # SEANet kind (``nn/seanet.py``)
     channels: int = 48                    # first stage; doubles at each later stage
     ratios: tuple[int, ...] = (8, 5, 8)   # product = samples per frame
     dim: int = 64                         # latent and codebook vector size
@@ -51,7 +62,7 @@ class CodecConfig:
 
     @property
     def hop(self) -> int:
-        return math.prod(self.ratios)
+        return self.hop_size or math.prod(self.ratios)
 
     @property
     def frame_rate(self) -> float:
@@ -89,15 +100,27 @@ class Codec(nn.Module):
     def hop(self) -> int:
         return self.config.hop
 
+    @property
+    def delay(self) -> int:
+        """Samples by which the decoder's output lags the input (its synthesis delay)."""
+        return getattr(self.decoder, "delay", 0)
+
     def pad(self, wav: torch.Tensor) -> torch.Tensor:
         """Zero-pad ``[B, 1, T]`` on the right to whole frames."""
         return nn.functional.pad(wav, (0, -wav.shape[-1] % self.hop))
 
-    def forward(self, wav: torch.Tensor, active: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, QuantizerOutput]:
-        """Training pass: waveform ``[B, 1, T]`` -> (reconstruction, quantizer output)."""
-        q = self.quantizer(self.encoder(self.pad(wav)), active)
-        return self.decoder(q.quantized)[..., : wav.shape[-1]], q
+    def forward(self, wav: torch.Tensor, active: torch.Tensor | None = None,
+                quantize: bool = True) -> tuple[torch.Tensor, QuantizerOutput | None]:
+        """Training pass: waveform ``[B, 1, T]`` -> (reconstruction, quantizer output).
+
+        The reconstruction is aligned with the input and ``T - delay`` samples long (the last
+        ``delay`` samples need a frame that is not there). ``quantize=False`` skips the quantizer
+        (an autoencoder warm-up) and returns ``None`` for its output.
+        """
+        z = self.encoder(self.pad(wav))
+        q = self.quantizer(z, active) if quantize else None
+        y = self.decoder(q.quantized if quantize else z)
+        return y[..., self.delay: wav.shape[-1]], q
 
     @torch.no_grad()
     def encode(self, wav: torch.Tensor, num_codebooks: int | None = None) -> torch.Tensor:
@@ -109,26 +132,32 @@ class Codec(nn.Module):
         return self.quantizer.encode(self.encoder(self.pad(wav)), k)
 
     @torch.no_grad()
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes ``[B, K, F]`` (or ``[K, F]``) -> waveform ``[B, 1, F * hop]``."""
+    def decode(self, codes: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """Codes ``[B, K, F]`` (or ``[K, F]``) -> waveform ``[B, 1, F * hop]`` aligned with the
+        input (the synthesis delay removed, the overlap-add tail flushed); whole frames unless
+        ``length`` trims it."""
         codes = codes.unsqueeze(0) if codes.dim() == 2 else codes
         if codes.shape[-1] == 0:
             return torch.zeros(codes.shape[0], 1, 0)
-        return self.decoder(self.quantizer.decode(codes.long()))
+        z = self.quantizer.decode(codes.long())
+        y = self.decoder(z)
+        if self.delay:
+            y = torch.cat([y[..., self.delay:], self.decoder.tail(z)], -1)
+        return y if length is None else y[..., :length]
 
 
 def build_codec(config: CodecConfig | None = None) -> Codec:
     """The factory: the shipped architecture for ``config`` (defaults: the shipped config)."""
     c = config or CodecConfig()
-    return Codec(c,
-                 Encoder(c.channels, c.ratios, c.dim, c.dilations, c.kernel_factors),
+    return Codec(c, build_encoder(c),
                  ResidualVQ(c.dim, c.num_codebooks, c.codebook_size, c.code_dim),
-                 Decoder(c.channels, c.ratios, c.dim, c.dilations, c.kernel_factors))
+                 build_decoder(c))
 
 
-def model_id_for(weights: bytes, config: CodecConfig) -> bytes:
-    """8 bytes of SHA-256 over the canonical config and the weights file."""
-    canon = json.dumps(asdict(config), sort_keys=True).encode()
+def model_id_for(weights: bytes, config: CodecConfig | dict) -> bytes:
+    """8 bytes of SHA-256 over the canonical config (as saved) and the weights file."""
+    saved = asdict(config) if isinstance(config, CodecConfig) else config
+    canon = json.dumps(saved, sort_keys=True).encode()
     return hashlib.sha256(canon + b"\0" + weights).digest()[:8]
 
 
@@ -180,5 +209,5 @@ def load_model(directory: str | Path | None = None) -> Codec:
     for level in model.quantizer.levels:  # rebuild the EMA statistics for fine-tuning
         level.ema_sum.copy_(level.codebook)
         level.ema_count.fill_(1.0)
-    model.model_id = model_id_for(weights, config)
+    model.model_id = model_id_for(weights, meta["config"])  # as saved: new fields keep old ids
     return model.eval()

@@ -64,13 +64,14 @@ class VectorQuantizer(nn.Module):
     space (``x @ projection``) and codes back (``c @ projection.T``).
     """
 
-    # A code is dead when its EMA usage falls under ``dead_threshold`` vectors per batch. It must
-    # sit well below the mean usage (batch rows / size, under 1 for a batch of 16 x 50 frames and
-    # 1024 codes), or healthy but rare codes are restarted at every step.
+    # A code is dead when no vector chose it for ``patience`` training steps in a row. With a
+    # batch of 16 x 50 frames and 1024 codes, a code of average use is chosen in a batch with
+    # probability 0.54, so 20 idle steps in a row happen by chance about once in 10^7; a collapsed
+    # or freshly initialised codebook is repaired within tens of steps (also after loading).
     def __init__(self, dim: int, size: int, code_dim: int = 0, decay: float = 0.99,
-                 dead_threshold: float = 0.05):
+                 patience: int = 20):
         super().__init__()
-        self.size, self.decay, self.dead_threshold = size, decay, dead_threshold
+        self.size, self.decay, self.patience = size, decay, patience
         code_dim = code_dim or dim
         if not 0 < code_dim <= dim:
             raise ValueError(f"code_dim must be in 1..{dim}, got {code_dim}")
@@ -81,6 +82,7 @@ class VectorQuantizer(nn.Module):
         # Training-only statistics: not saved with the shipped weights (see ``model.py``).
         self.register_buffer("ema_count", torch.ones(size))
         self.register_buffer("ema_sum", self.codebook.clone())
+        self.register_buffer("idle", torch.zeros(size))  # training steps since last chosen
         self.register_buffer("initialised", torch.tensor(False))
 
     def to_code_space(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,7 +122,7 @@ class VectorQuantizer(nn.Module):
 
     @torch.no_grad()
     def update(self, x: torch.Tensor, idx: torch.Tensor) -> None:
-        """EMA step of counts and sums, then restart codes used less than ``dead_threshold``."""
+        """EMA step of counts and sums, then restart codes idle for ``patience`` steps."""
         x = self.to_code_space(x)
         counts = torch.bincount(idx, minlength=self.size).to(x.dtype)
         sums = torch.zeros_like(self.codebook).index_add_(0, idx, x)
@@ -132,7 +134,8 @@ class VectorQuantizer(nn.Module):
         n = self.ema_count.sum()  # Laplace smoothing keeps rare codes away from zero division
         count = (self.ema_count + 1e-5) / (n + self.size * 1e-5) * n
         self.codebook.copy_(self.ema_sum / count[:, None])
-        dead = self.ema_count < self.dead_threshold
+        self.idle.add_(1).masked_fill_(counts > 0, 0)
+        dead = self.idle >= self.patience
         if dead.any():
             fresh = x[torch.randint(len(x), (int(dead.sum()),), device=x.device)]
             if _distributed():
@@ -140,6 +143,7 @@ class VectorQuantizer(nn.Module):
             self.codebook[dead] = fresh
             self.ema_sum[dead] = fresh
             self.ema_count[dead] = 1.0
+            self.idle[dead] = 0
 
 
 class ResidualVQ(nn.Module):

@@ -32,6 +32,13 @@ def model_config(args: argparse.Namespace) -> CodecConfig | None:
     """The architecture asked for: the --init-from model's (None: keep it as saved) or the
     default one, with --code-dim / --kernel-factors applied."""
     changes = {}
+    for item in args.model or []:
+        key, _, value = item.partition("=")
+        if key not in CodecConfig.__dataclass_fields__ or not value:
+            raise SystemExit(f"--model: {item!r} is not FIELD=VALUE of a CodecConfig field")
+        default = getattr(CodecConfig(), key)
+        changes[key] = tuple(int(v) for v in value.split(",")) if isinstance(default, tuple) \
+            else type(default)(value)
     if args.code_dim is not None:
         changes["code_dim"] = args.code_dim
     if args.kernel_factors is not None:
@@ -54,6 +61,9 @@ def main() -> None:
                         "--init-from model's, else the shipped architecture's")
     p.add_argument("--kernel-factors", type=int, nargs="+",
                    help="model: kernel / stride of each stage after the first (1 or 2 each)")
+    p.add_argument("--model", nargs="+", metavar="FIELD=VALUE",
+                   help="model: CodecConfig fields, e.g. encoder=spectral decoder=spectral "
+                        "hop_size=320 transform=mdct")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     for f in fields(TrainConfig):

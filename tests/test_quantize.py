@@ -20,14 +20,16 @@ def test_kmeans_init_and_ema_update_move_every_level():
 
 def test_dead_codes_are_restarted_on_batch_vectors():
     torch.manual_seed(0)
-    vq = VectorQuantizer(dim=4, size=32, dead_threshold=1.0)
+    vq = VectorQuantizer(dim=4, size=32, patience=5)
     x = torch.randn(256, 4)
     vq.initialise(x)
-    vq.codebook[:16] = 100.0  # far away: never chosen, so their EMA count decays
+    vq.codebook[:16] = 100.0  # far away: never chosen
     vq.ema_sum[:16] = 100.0
-    for _ in range(5):
+    for _ in range(4):
         vq.update(x, vq.nearest(x))
-    assert (vq.codebook.abs() < 50).all(), "unused codes must be moved back to the data"
+    assert (vq.codebook[:16] > 50).all(), "a code idle for fewer steps than patience stays"
+    vq.update(x, vq.nearest(x))
+    assert (vq.codebook.abs() < 50).all(), "codes idle for patience steps move back to the data"
 
 
 def test_gradients_reach_encoder_and_every_level_is_used():

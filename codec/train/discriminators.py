@@ -44,13 +44,13 @@ class PeriodDiscriminator(nn.Module):
 class STFTDiscriminator(nn.Module):
     """2-D convs over the real and imaginary parts of one STFT resolution."""
 
-    def __init__(self, n_fft: int, channels: int = 32):
+    def __init__(self, n_fft: int, channels: int = 32, hop: int = 0, first_stride: int = 1):
         super().__init__()
-        self.n_fft = n_fft
+        self.n_fft, self.hop = n_fft, hop or n_fft // 4
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
         c = channels
         self.layers = nn.ModuleList([
-            weight_norm(nn.Conv2d(2, c, (3, 9), padding=(1, 4))),
+            weight_norm(nn.Conv2d(2, c, (3, 9), (1, first_stride), padding=(1, 4))),
             weight_norm(nn.Conv2d(c, c, (3, 9), (1, 2), padding=(1, 4))),
             weight_norm(nn.Conv2d(c, c, (3, 9), (1, 2), padding=(1, 4))),
             weight_norm(nn.Conv2d(c, c, (3, 3), padding=(1, 1))),
@@ -58,7 +58,7 @@ class STFTDiscriminator(nn.Module):
         self.out = weight_norm(nn.Conv2d(c, 1, (3, 3), padding=(1, 1)))
 
     def forward(self, x: torch.Tensor) -> Output:
-        spec = torch.stft(x.squeeze(1).float(), self.n_fft, self.n_fft // 4, window=self.window,
+        spec = torch.stft(x.squeeze(1).float(), self.n_fft, self.hop, window=self.window,
                           return_complex=True)
         x = torch.stack([spec.real, spec.imag], 1).transpose(2, 3)  # [B, 2, frames, bins]
         feats = []
@@ -69,6 +69,8 @@ class STFTDiscriminator(nn.Module):
 
 
 class Discriminators(nn.Module):
+    """The full set: HiFi-GAN periods and three STFT resolutions."""
+
     def __init__(self, periods=(2, 3, 5, 7, 11), fft_sizes=(512, 1024, 2048)):
         super().__init__()
         self.subs = nn.ModuleList([PeriodDiscriminator(p) for p in periods] +
@@ -93,3 +95,15 @@ def generator_losses(real: list[Output], fake: list[Output]) -> dict[str, torch.
             feat = feat + (r.detach() - f).abs().mean() / (r.detach().abs().mean() + 1e-5)
             n += 1
     return {"adv/gen": adv, "adv/feat": feat / n}
+
+
+class CheapSpectralDiscriminator(Discriminators):
+    """One STFT resolution (512 / 256), 16 channels, every layer strided along frequency: about
+    55 M multiply-adds per second of audio, a fraction of the full set, for CPU training."""
+
+    def __init__(self):
+        nn.Module.__init__(self)
+        self.subs = nn.ModuleList([STFTDiscriminator(512, channels=16, hop=256, first_stride=2)])
+
+
+DISCRIMINATORS = {"full": Discriminators, "cheap": CheapSpectralDiscriminator}

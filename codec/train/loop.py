@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -24,8 +25,8 @@ from torch import nn
 
 from ..model import Codec, CodecConfig, build_codec, load_model, save_model
 from .data import Augment, SpeechCorpus, fixed_crops
-from .discriminators import Discriminators, discriminator_loss, generator_losses
-from .losses import MultiResolutionSpectralLoss
+from .discriminators import DISCRIMINATORS, discriminator_loss, generator_losses
+from .losses import CompressedSpectralLoss, MultiResolutionSpectralLoss, TransformCoefficientLoss
 from .transplant import transplant
 
 
@@ -47,14 +48,26 @@ class TrainConfig:
     feat_weight: float = 2.0      # feature-matching weight, when adversarial
     adv_start: int = 0            # step at which the discriminators start
     disc_lr: float = 2e-4
+    disc: str = "full"            # "full" (periods + 3 STFTs) or "cheap" (one small STFT)
+    cpu_minutes: float = 0.0      # > 0: stop after this much CPU time in training steps, and
+                                  # run the schedules on its fraction instead of ``steps``
+    ae_warmup: float = 0.0        # fraction of the run trained without the quantizer
+    cmag_weight: float = 0.0      # compressed-magnitude MSE (losses.CompressedSpectralLoss)
+    cplx_weight: float = 0.0      # compressed-complex MSE
+    coef_weight: float = 0.0      # compressed transform-coefficient MSE (spectral kinds)
+    recon_loss: str = "mrstft"    # "mrstft": log-mel + STFT convergence and log-magnitude at
+                                  # 256-2048; "compressed": log-mel + compressed magnitude and
+                                  # complex MSE at 320-1280 (``cmag_weight``, ``cplx_weight``)
 
 
-def _lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to 10% of ``lr``."""
+def _lr_at(step: int, cfg: TrainConfig, progress: float | None = None) -> float:
+    """Linear warm-up over ``warmup_steps``, then cosine decay to 10% of ``lr`` at the end of
+    the run (``progress`` 1; by default the fraction of ``steps`` done)."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    frac = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
-    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+    if progress is None:
+        progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
 class Trainer:
@@ -75,18 +88,24 @@ class Trainer:
         self.model: Codec = self._initial_model(model_config, init_from).train()
         self.model.to(self.device)
         self.net = self._distributed(self.model)
-        self.loss = MultiResolutionSpectralLoss(self.model.config.sample_rate).to(self.device)
+        mc = self.model.config
+        if cfg.recon_loss not in ("mrstft", "compressed"):
+            raise ValueError(f"recon_loss must be 'mrstft' or 'compressed', not {cfg.recon_loss!r}")
+        self.loss = (MultiResolutionSpectralLoss if cfg.recon_loss == "mrstft"
+                     else CompressedSpectralLoss)(mc.sample_rate).to(self.device)
+        self.coef_loss = TransformCoefficientLoss(mc.transform, mc.hop).to(self.device) \
+            if cfg.coef_weight else None
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
                                      weight_decay=0.0)
         self.disc = self.disc_net = self.opt_d = None
         if cfg.adv_weight > 0:
-            self.disc = Discriminators().to(self.device)
+            self.disc = DISCRIMINATORS[cfg.disc]().to(self.device)
             self.disc_net = self._distributed(self.disc)
             self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.disc_lr,
                                            betas=(0.8, 0.99), weight_decay=0.0)
         self.augment = Augment()
         self.gen = torch.Generator().manual_seed(cfg.seed + 1000 * self.rank)
-        self.step, self.best = 0, float("inf")
+        self.step, self.best, self.cpu_s = 0, float("inf"), 0.0
         hop = self.model.hop
         self.crop = math.ceil(cfg.crop_seconds * 16000 / hop) * hop
         self.levels = torch.tensor([self.model.config.codebooks_for(b)
@@ -130,11 +149,13 @@ class Trainer:
             self.opt_d.load_state_dict(state["disc_optimizer"])
         self.gen.set_state(state["generator"])
         self.step, self.best = int(state["step"]), float(state["best"])
+        self.cpu_s = float(state.get("cpu_s", 0.0))
 
     def save_checkpoint(self) -> None:
         tmp = self.run_dir / "checkpoint.pt.tmp"
         state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                 "generator": self.gen.get_state(), "step": self.step, "best": self.best}
+                 "generator": self.gen.get_state(), "step": self.step, "best": self.best,
+                 "cpu_s": self.cpu_s}
         if self.disc is not None:
             state.update(disc=self.disc.state_dict(), disc_optimizer=self.opt_d.state_dict())
         torch.save(state, tmp)
@@ -161,6 +182,15 @@ class Trainer:
                     self._tb.add_scalar(k, v, self.step)
 
     # -- one step ----------------------------------------------------------------------------
+    def progress(self) -> float:
+        """Fraction of the run done: of the CPU budget when one is set, else of ``steps``."""
+        if self.cfg.cpu_minutes > 0:
+            return self.cpu_s / (60 * self.cfg.cpu_minutes)
+        return self.step / max(1, self.cfg.steps)
+
+    def finished(self) -> bool:
+        return self.progress() >= 1.0 if self.cfg.cpu_minutes > 0 else self.step >= self.cfg.steps
+
     def train_step(self) -> dict[str, float]:
         self.model.train()
         wav = self.augment(self.train.crops(self.cfg.batch_size, self.crop, self.gen), self.gen)
@@ -168,14 +198,24 @@ class Trainer:
         # Quantizer dropout: each item is trained at one of the supported bitrates.
         pick = torch.randint(len(self.levels), (wav.shape[0],), generator=self.gen)
         active = self.levels[pick].to(self.device)
+        progress = self.progress()
         for group in self.opt.param_groups:
-            group["lr"] = _lr_at(self.step, self.cfg)
+            group["lr"] = _lr_at(self.step, self.cfg, progress if self.cfg.cpu_minutes else None)
+        quantize = progress >= self.cfg.ae_warmup
         with self._autocast():
-            recon, q = self.net(wav, active)
+            recon, q = self.net(wav, active, quantize)
+        wav = wav[..., : recon.shape[-1]]  # the last ``delay`` samples have no output yet
         terms = self.loss(recon, wav)
-        terms["vq/commit"] = q.commit_loss
-        total = (terms["mel/loss"] + self.cfg.stft_weight * (terms["stft/sc"] + terms["stft/logmag"])
-                 + self.cfg.commit_weight * q.commit_loss)
+        terms["vq/commit"] = q.commit_loss if q is not None else recon.new_zeros(())
+        total = terms["mel/loss"] + self.cfg.commit_weight * terms["vq/commit"]
+        if self.cfg.recon_loss == "mrstft":
+            total = total + self.cfg.stft_weight * (terms["stft/sc"] + terms["stft/logmag"])
+        else:
+            total = total + self.cfg.cmag_weight * terms["cspec/mag"] \
+                + self.cfg.cplx_weight * terms["cspec/complex"]
+        if self.coef_loss is not None:
+            terms.update(self.coef_loss(recon, wav))
+            total = total + self.cfg.coef_weight * terms["coef/mse"]
         if self.disc is not None and self.step >= self.cfg.adv_start:
             terms.update(self._adversarial(wav, recon))
             total = total + self.cfg.adv_weight * terms["adv/gen"] \
@@ -186,11 +226,11 @@ class Trainer:
         self.opt.step()
         self.step += 1
         out = {k: float(v.detach()) for k, v in terms.items()}
+        ppl = q.perplexity if q is not None else torch.zeros(1)
         out.update({"loss/total": float(total.detach()), "opt/grad_norm": float(grad),
-                    "opt/lr": self.opt.param_groups[0]["lr"],
-                    "vq/perplexity_first": float(q.perplexity[0]),
-                    "vq/perplexity_last": float(q.perplexity[-1]),
-                    "vq/perplexity_mean": float(q.perplexity.mean())})
+                    "opt/lr": self.opt.param_groups[0]["lr"], "vq/on": float(quantize),
+                    "vq/perplexity_first": float(ppl[0]), "vq/perplexity_last": float(ppl[-1]),
+                    "vq/perplexity_mean": float(ppl.mean())})
         return out
 
     def _autocast(self):
@@ -213,45 +253,68 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Held-out log-mel distance (the model-selection metric) at each bitrate."""
-        from ..evaluation.metrics import log_mel_distance
+        """Held-out scores: log-mel distance at each bitrate; WB-PESQ (when ``pesq`` is
+        installed), SI-SDR and waveform correlation at 3 and 6 kbps. ``valid/select`` is the
+        model-selection figure, lower is better: minus WB-PESQ at 6 kbps, else the log-mel."""
+        from ..evaluation.metrics import log_mel_distance, si_sdr, wb_pesq
         self.model.eval()
         out = {}
         wav = self._valid_batch
+        refs = [w[0].numpy() for w in wav]
         for kbps in self.model.config.bitrates:
             codes = self.model.encode(wav.to(self.device), self.model.config.codebooks_for(kbps))
-            recon = self.model.decode(codes)[..., : wav.shape[-1]].cpu()
-            dist = sum(log_mel_distance(w[0].numpy(), r[0].numpy()) for w, r in zip(wav, recon))
-            out[f"valid/log_mel@{kbps:g}"] = dist / len(wav)
+            recon = self.model.decode(codes, wav.shape[-1]).cpu()
+            degs = [r[0].numpy() for r in recon]
+            out[f"valid/log_mel@{kbps:g}"] = float(np.mean(
+                [log_mel_distance(r, d) for r, d in zip(refs, degs)]))
+            if kbps in (3, 6):
+                pesq = [wb_pesq(r, d) for r, d in zip(refs, degs)]
+                if all(p is not None for p in pesq):
+                    out[f"valid/pesq@{kbps:g}"] = float(np.mean(pesq))
+                out[f"valid/si_sdr@{kbps:g}"] = float(np.mean(
+                    [si_sdr(r, d) for r, d in zip(refs, degs)]))
+                out[f"valid/corr@{kbps:g}"] = float(np.mean(
+                    [np.corrcoef(r, d)[0, 1] if d.std() > 0 else 0.0 for r, d in zip(refs, degs)]))
+        out["valid/select"] = -out["valid/pesq@6"] if "valid/pesq@6" in out \
+            else out["valid/log_mel@6"]
         return out
 
-    def export(self, directory: Path, metric: float) -> None:
+    def export(self, directory: Path, scores: dict[str, float]) -> None:
         save_model(self.model.cpu(), directory, extra={
-            "training": {"step": self.step, "valid_log_mel@6": metric,
+            "training": {"step": self.step, "cpu_minutes": round(self.cpu_s / 60, 2),
+                         **{k.split("/", 1)[1]: round(v, 4) for k, v in scores.items()},
                          "train_hours": round(self.train.hours, 3), **asdict(self.cfg)}})
         self.model.to(self.device)
 
+    def _evaluate_and_save(self, bar) -> None:
+        if self._valid_batch is not None:
+            scores = self.validate()
+            self._log({"step": self.step, "time/cpu_min": round(self.cpu_s / 60, 2), **scores},
+                      "valid")
+            if scores["valid/select"] < self.best:
+                self.best = scores["valid/select"]
+                self.export(self.run_dir / "best", scores)
+            bar.write(f"step {self.step} ({self.cpu_s / 60:.1f} CPU-min): " + ", ".join(
+                f"{k.split('/', 1)[1]} {v:.3f}" for k, v in scores.items()))
+        self.save_checkpoint()
+
     def run(self) -> None:
+        """Train until ``steps`` (or the CPU budget) is reached. CPU time is counted over the
+        training steps only (``time.process_time``: every thread of this process)."""
         bar = tqdm(total=self.cfg.steps, initial=self.step, desc="train", dynamic_ncols=True,
                    mininterval=1 if sys.stderr.isatty() else 30, disable=not self.is_main)
         t0, last = time.time(), {}
-        while self.step < self.cfg.steps:
+        while not self.finished():
+            c0 = time.process_time()
             last = self.train_step()
+            self.cpu_s += time.process_time() - c0
             bar.update(1)
             if not self.is_main:
                 continue
             if self.step % self.cfg.log_every == 0:
                 bar.set_postfix(mel=f"{last['mel/loss']:.3f}", ppl=f"{last['vq/perplexity_mean']:.0f}")
-                self._log({"step": self.step, "time/elapsed_s": round(time.time() - t0, 1), **last})
-            if self.step % self.cfg.eval_every == 0 or self.step == self.cfg.steps:
-                if self._valid_batch is not None:
-                    scores = self.validate()
-                    self._log({"step": self.step, **scores}, "valid")
-                    metric = scores["valid/log_mel@6"]
-                    if metric < self.best:
-                        self.best = metric
-                        self.export(self.run_dir / "best", metric)
-                    bar.write(f"step {self.step}: " + ", ".join(
-                        f"{k} {v:.4f}" for k, v in scores.items()))
-                self.save_checkpoint()
+                self._log({"step": self.step, "time/elapsed_s": round(time.time() - t0, 1),
+                           "time/cpu_min": round(self.cpu_s / 60, 3), **last})
+            if self.step % self.cfg.eval_every == 0 or self.finished():
+                self._evaluate_and_save(bar)
         bar.close()

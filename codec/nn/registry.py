@@ -1,0 +1,53 @@
+"""Kinds of encoder and decoder, by the name a ``CodecConfig`` gives them.
+
+The contract every kind keeps (tests hold each registered kind to it):
+- encoder: waveform ``[B, 1, F * hop]`` -> latents ``[B, dim, F]``; decoder: the reverse.
+- Causal: output frame ``f`` depends on input up to the end of frame ``f`` only.
+- Explicit streaming state: ``init_state(batch)`` and ``step(x, state)``, with ``step`` over
+  consecutive chunks equal to ``forward`` over their concatenation.
+- The decoder declares ``delay`` (samples, 0 if absent): its output sample ``n`` estimates input
+  sample ``n - delay``. A decoder with ``delay > 0`` also has ``flush(state)`` and ``tail(z)``:
+  the last ``delay`` samples of a stream, and of an offline call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from torch import nn
+
+from .seanet import Decoder as SEANetDecoder
+from .seanet import Encoder as SEANetEncoder
+from .spectral import SpectralDecoder, SpectralEncoder
+
+if TYPE_CHECKING:
+    from ..model import CodecConfig
+
+Builder = Callable[["CodecConfig"], nn.Module]
+
+ENCODERS: dict[str, Builder] = {
+    "seanet": lambda c: SEANetEncoder(c.channels, c.ratios, c.dim, c.dilations,
+                                      c.kernel_factors),
+    "spectral": lambda c: SpectralEncoder(c.hop, c.dim, c.transform, c.width, c.encoder_blocks,
+                                          c.expansion, c.kernel),
+}
+DECODERS: dict[str, Builder] = {
+    "seanet": lambda c: SEANetDecoder(c.channels, c.ratios, c.dim, c.dilations,
+                                      c.kernel_factors),
+    "spectral": lambda c: SpectralDecoder(c.hop, c.dim, c.transform, c.width, c.decoder_blocks,
+                                          c.expansion, c.kernel),
+}
+
+
+def _build(table: dict[str, Builder], role: str, kind: str, config: "CodecConfig") -> nn.Module:
+    if kind not in table:
+        raise ValueError(f"unknown {role} kind {kind!r}: the kinds are {', '.join(sorted(table))}")
+    return table[kind](config)
+
+
+def build_encoder(config: "CodecConfig") -> nn.Module:
+    return _build(ENCODERS, "encoder", config.encoder, config)
+
+
+def build_decoder(config: "CodecConfig") -> nn.Module:
+    return _build(DECODERS, "decoder", config.decoder, config)

@@ -1,0 +1,248 @@
+"""The spectral kind: STFT or MDCT frames in, causal ConvNeXt blocks at the frame rate, and the
+same transform inverted by overlap-add.
+
+Geometry (``hop`` samples per latent frame, ``hop / 2`` per transform frame, window ``hop``):
+transform frame ``j`` covers samples ``[j * hop/2 - hop/2, j * hop/2 + hop/2)``, so its window
+ends at its last sample and the encoder never looks ahead. Two transform frames are stacked into
+one latent frame, and every block runs at the latent rate (50 Hz for 16 kHz and a 320 hop).
+Synthesis overlap-adds the decoder's frames; a sample is complete once both frames that cover it
+are in, so the decoder's output lags the input by ``delay = hop / 2`` samples (10 ms).
+
+Both transforms are matrix products with fixed bases (exportable, cheap at 320 points), and both
+reconstruct perfectly: the STFT with a square-root periodic Hann window on both sides (its square
+sums to one at 50 % overlap), the MDCT with the sine window (Princen-Bradley).
+
+Spectra are power-law compressed (``|X|^0.3`` with the phase or sign kept), as in ESC and
+MP-SENet, so quiet bins weigh in and the network sees a small dynamic range.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+COMPRESS = 0.3  # power-law exponent of the compressed spectra
+
+
+def compress(x: torch.Tensor, pairs: bool) -> torch.Tensor:
+    """``x |x|^(c-1)``: on complex values stored as (re, im) pairs along dim -2, or on reals."""
+    if pairs:
+        mag = x.pow(2).sum(-2, keepdim=True).add(1e-12).sqrt()
+    else:
+        mag = x.abs().add(1e-12)
+    return x * mag.pow(COMPRESS - 1)
+
+
+def decompress(y: torch.Tensor, pairs: bool) -> torch.Tensor:
+    """The inverse of ``compress``: ``y |y|^(1/c - 1)`` (smooth at 0 since 1/c - 1 > 0)."""
+    if pairs:
+        mag = y.pow(2).sum(-2, keepdim=True).add(1e-12).sqrt()
+    else:
+        mag = y.abs().add(1e-12)
+    return y * mag.pow(1 / COMPRESS - 1)
+
+
+class Transform(nn.Module):
+    """Frames of ``window`` samples, ``window / 2`` apart, <-> ``coefficients`` per frame.
+
+    ``analysis`` maps ``[..., window]`` to ``[..., coefficients]`` and ``synthesis`` back to
+    windowed frames whose overlap-add is the signal.
+    """
+
+    def __init__(self, kind: str, window: int):
+        super().__init__()
+        if kind not in ("stft", "mdct") or window % 2:
+            raise ValueError(f"transform must be 'stft' or 'mdct' with an even window, got "
+                             f"{kind!r}, {window}")
+        self.kind, self.window = kind, window
+        n = torch.arange(window, dtype=torch.float64)
+        if kind == "stft":
+            w = torch.sin(math.pi * n / window)  # sqrt of the periodic Hann window
+            bins = window // 2 + 1
+            k = torch.arange(bins, dtype=torch.float64)
+            angle = 2 * math.pi * n[:, None] * k[None] / window
+            forward = torch.cat([torch.cos(angle), -torch.sin(angle)], 1)  # [window, 2 * bins]
+            # Inverse real DFT: bins 1..N/2-1 count twice (their conjugates), DC and Nyquist once.
+            weight = torch.full((bins,), 2.0, dtype=torch.float64)
+            weight[0] = weight[-1] = 1.0
+            inverse = torch.cat([torch.cos(angle).t() * weight[:, None],
+                                 -torch.sin(angle).t() * weight[:, None]], 0) / window
+            self.pairs, self.coefficients = True, 2 * bins
+        else:
+            w = torch.sin(math.pi * (n + 0.5) / window)  # sine window: w[n]^2 + w[n+N]^2 = 1
+            half = window // 2
+            k = torch.arange(half, dtype=torch.float64)
+            basis = torch.cos(math.pi / half * (n[:, None] + 0.5 + half / 2) * (k[None] + 0.5))
+            scale = math.sqrt(2 / half)
+            forward, inverse = basis * scale, basis.t() * scale
+            self.pairs, self.coefficients = False, half
+        self.register_buffer("analysis_basis", (w[:, None] * forward).float(), persistent=False)
+        self.register_buffer("synthesis_basis", (inverse * w[None]).float(), persistent=False)
+
+    def analysis(self, frames: torch.Tensor) -> torch.Tensor:
+        return frames @ self.analysis_basis
+
+    def synthesis(self, coefficients: torch.Tensor) -> torch.Tensor:
+        return coefficients @ self.synthesis_basis
+
+    def as_pairs(self, c: torch.Tensor) -> torch.Tensor:
+        """``[..., coefficients]`` -> ``[..., 2, bins]`` for the STFT; unchanged for the MDCT."""
+        return c.unflatten(-1, (2, -1)) if self.pairs else c
+
+    def compress(self, c: torch.Tensor) -> torch.Tensor:
+        return compress(self.as_pairs(c), self.pairs).flatten(-2) if self.pairs \
+            else compress(c, False)
+
+    def decompress(self, c: torch.Tensor) -> torch.Tensor:
+        return decompress(self.as_pairs(c), self.pairs).flatten(-2) if self.pairs \
+            else decompress(c, False)
+
+
+class ChannelNorm(nn.LayerNorm):
+    """LayerNorm over the channels of ``[B, C, T]`` (each frame on its own: stateless)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """``x + scale * mlp(norm(causal depthwise conv(x)))`` over ``[B, C, T]``.
+
+    Streaming state: the last ``kernel - 1`` input frames of the depthwise convolution.
+    """
+
+    def __init__(self, channels: int, expansion: int, kernel: int):
+        super().__init__()
+        self.context = kernel - 1
+        self.dwconv = nn.Conv1d(channels, channels, kernel, groups=channels)
+        self.norm = ChannelNorm(channels)
+        self.up = nn.Conv1d(channels, channels * expansion, 1)
+        self.down = nn.Conv1d(channels * expansion, channels, 1)
+        self.scale = nn.Parameter(torch.full((channels, 1), 0.1))
+
+    def _mlp(self, x: torch.Tensor, conv_in: torch.Tensor) -> torch.Tensor:
+        h = self.down(F.gelu(self.up(self.norm(self.dwconv(conv_in)))))
+        return x + self.scale * h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._mlp(x, F.pad(x, (self.context, 0)))
+
+    def init_state(self, batch: int = 1) -> list[torch.Tensor]:
+        return [self.dwconv.weight.new_zeros(batch, self.dwconv.in_channels, self.context)]
+
+    def step(self, x: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
+        full = torch.cat([state[0], x], -1)
+        state[0] = full[..., full.shape[-1] - self.context:].clone()
+        return self._mlp(x, full)
+
+
+class _Blocks(nn.Module):
+    """Input projection, ConvNeXt blocks, norm and output projection, all at the latent rate."""
+
+    def __init__(self, c_in: int, width: int, c_out: int, blocks: int, expansion: int,
+                 kernel: int):
+        super().__init__()
+        self.inp = nn.Conv1d(c_in, width, 1)
+        self.blocks = nn.ModuleList(ConvNeXtBlock(width, expansion, kernel) for _ in range(blocks))
+        self.norm = ChannelNorm(width)
+        self.out = nn.Conv1d(width, c_out, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.inp(x)
+        for b in self.blocks:
+            x = b(x)
+        return self.out(self.norm(x))
+
+    def init_state(self, batch: int = 1) -> list:
+        return [b.init_state(batch) for b in self.blocks]
+
+    def step(self, x: torch.Tensor, state: list) -> torch.Tensor:
+        x = self.inp(x)
+        for b, s in zip(self.blocks, state):
+            x = b.step(x, s)
+        return self.out(self.norm(x))
+
+
+class SpectralEncoder(nn.Module):
+    """Waveform ``[B, 1, F * hop]`` -> latents ``[B, dim, F]``."""
+
+    def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
+                 blocks: int = 4, expansion: int = 2, kernel: int = 5):
+        super().__init__()
+        self.hop, self.half = hop, hop // 2
+        self.transform = Transform(transform, hop)
+        self.net = _Blocks(2 * self.transform.coefficients, width, dim, blocks, expansion, kernel)
+
+    def features(self, padded: torch.Tensor) -> torch.Tensor:
+        """``[B, 1, half + F * hop]`` (``half`` samples of history first) -> ``[B, 2 * coef, F]``:
+        the compressed coefficients of the two transform frames of each latent frame."""
+        frames = padded[:, 0].unfold(-1, self.hop, self.half)       # [B, 2F, hop]
+        c = self.transform.compress(self.transform.analysis(frames))  # [B, 2F, coef]
+        b, n, k = c.shape
+        return c.reshape(b, n // 2, 2 * k).transpose(1, 2)
+
+    def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        return self.net(self.features(F.pad(wav, (self.half, 0))))
+
+    def init_state(self, batch: int = 1) -> dict:
+        w = self.transform.analysis_basis
+        return {"history": w.new_zeros(batch, 1, self.half), "net": self.net.init_state(batch)}
+
+    def step(self, wav: torch.Tensor, state: dict) -> torch.Tensor:
+        full = torch.cat([state["history"], wav], -1)
+        state["history"] = full[..., full.shape[-1] - self.half:].clone()
+        return self.net.step(self.features(full), state["net"])
+
+
+class SpectralDecoder(nn.Module):
+    """Latents ``[B, dim, F]`` -> waveform ``[B, 1, F * hop]``, ``delay = hop / 2`` samples late.
+
+    Output sample ``n`` estimates input sample ``n - delay``. The second half of the last frame
+    is the overlap-add tail: the next call's start (``step``), or ``flush`` at the end.
+    """
+
+    def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
+                 blocks: int = 6, expansion: int = 2, kernel: int = 5):
+        super().__init__()
+        self.hop, self.half = hop, hop // 2
+        self.delay = self.half
+        self.transform = Transform(transform, hop)
+        self.net = _Blocks(dim, width, 2 * self.transform.coefficients, blocks, expansion, kernel)
+
+    def frames(self, head: torch.Tensor) -> torch.Tensor:
+        """Head output ``[B, 2 * coef, F]`` -> windowed time frames ``[B, 2F, hop]``."""
+        b, k2, f = head.shape
+        c = head.transpose(1, 2).reshape(b, 2 * f, k2 // 2)
+        return self.transform.synthesis(self.transform.decompress(c))
+
+    def _overlap_add(self, frames: torch.Tensor, tail: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        first, second = frames[..., : self.half], frames[..., self.half:]
+        prev = torch.cat([tail, second[:, :-1]], 1)
+        out = (first + prev).reshape(frames.shape[0], 1, -1)
+        return out, second[:, -1:]
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        frames = self.frames(self.net(z))
+        return self._overlap_add(frames, frames.new_zeros(frames.shape[0], 1, self.half))[0]
+
+    def init_state(self, batch: int = 1) -> dict:
+        w = self.transform.synthesis_basis
+        return {"tail": w.new_zeros(batch, 1, self.half), "net": self.net.init_state(batch)}
+
+    def step(self, z: torch.Tensor, state: dict) -> torch.Tensor:
+        out, state["tail"] = self._overlap_add(self.frames(self.net.step(z, state["net"])),
+                                               state["tail"])
+        return out
+
+    def flush(self, state: dict) -> torch.Tensor:
+        """The last ``delay`` samples: the overlap-add tail, its partner frame never coming."""
+        return state["tail"].reshape(state["tail"].shape[0], 1, -1)
+
+    def tail(self, z: torch.Tensor) -> torch.Tensor:
+        """Offline: the ``delay`` samples after ``forward(z)``'s output (what ``flush`` gives)."""
+        frames = self.frames(self.net(z))
+        return frames[:, -1:, self.half:].reshape(frames.shape[0], 1, -1)
