@@ -1,58 +1,92 @@
 """The ``codec`` command line: a thin layer over ``codec.api`` (and ``codec.net`` for streams).
 
-Exit codes: 0 success, 1 error (one line on stderr, no output file left behind), 2 usage.
+Exit codes: 0 success, 1 error (one line on stderr, no output file left behind), 2 usage
+(argparse's usage line and one error line), 130 interrupted (Ctrl-C; partial output removed),
+143 terminated (SIGTERM; likewise).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import signal
 import sys
 
 from . import bitstream
+from .errors import MAX_RATE, MIN_RATE, format_bitrates
 from .version import FORMAT_VERSION, __version__
 
 LONG_INPUT_S = 30.0  # show a progress bar (on a terminal) for inputs longer than this
+INTERRUPTED, TERMINATED = 130, 143
 
 
-def _progress_bar(total: int, unit_rate: int, desc: str):
-    """A tqdm bar counting seconds of audio, or None when stderr is not a terminal."""
-    if not sys.stderr.isatty() or total < LONG_INPUT_S * unit_rate:
+def _tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def note(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def progress_bar(seconds: float, desc: str):
+    """A tqdm bar counting seconds of audio (``bar.update(s)``), or None when stderr is not a
+    terminal or the input is short."""
+    if not _tty() or seconds < LONG_INPUT_S:
         return None
     from tqdm import tqdm
-    bar = tqdm(total=round(total / unit_rate, 1), unit="s", desc=desc, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio")
-    return bar, lambda n: bar.update(n / unit_rate)
+    return tqdm(total=round(seconds, 1), unit="s", desc=desc, leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio")
+
+
+class _Bar:
+    """Holds the bar made once the input is open, and feeds it samples at ``rate``."""
+
+    def __init__(self):
+        self.bar, self.rate = None, 1
+
+    def start(self, seconds: float, rate: int, desc: str) -> None:
+        self.bar, self.rate = progress_bar(seconds, desc), rate
+
+    def update(self, n: int) -> None:
+        if self.bar:
+            self.bar.update(n / self.rate)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
 
 
 def cmd_encode(args) -> None:
     from .api import encode_file
-    holder = {}
+    from .io import conversion_note
+    bar = _Bar()
 
     def on_open(f) -> None:
-        notes = []
-        if f.channels > 1:
-            notes.append(f"downmixing {f.channels} channels to mono")
-        if f.samplerate != 16000:
-            notes.append(f"resampling {f.samplerate} Hz to 16000 Hz")
-        if notes:
-            print("note: " + ", ".join(notes), file=sys.stderr)
-        holder["bar"] = _progress_bar(f.frames, f.samplerate, "encode")
-
-    def progress(n: int) -> None:
-        if holder.get("bar"):
-            holder["bar"][1](n)
+        text = conversion_note(f.channels, f.samplerate, args.model_rate)
+        if text:
+            note(text)
+        bar.start(f.frames / f.samplerate, f.samplerate, "encode")
 
     try:
         encode_file(args.input, args.output, args.bitrate, args.force, on_open=on_open,
-                    progress=progress)
+                    progress=bar.update)
     finally:
-        if holder.get("bar"):
-            holder["bar"][0].close()
+        bar.close()
 
 
 def cmd_decode(args) -> None:
     from .api import decode_file
-    decode_file(args.input, args.output, args.rate, args.force)
+    bar = _Bar()
+
+    def on_open(header) -> None:
+        rate = header.sample_rate if args.rate == "original" else args.rate or args.model_rate
+        bar.start(header.duration_s, rate, "decode")
+
+    try:
+        decode_file(args.input, args.output, args.rate, args.force, on_open=on_open,
+                    progress=bar.update)
+    finally:
+        bar.close()
 
 
 def cmd_info(args) -> None:
@@ -72,35 +106,79 @@ def cmd_info(args) -> None:
           f"true bitrate     {kbps:.3f} kbps (file size {len(data)} bytes, header included)")
 
 
-def _rate(text: str) -> int | str:
-    """``--rate``: a number of Hz or ``original`` (anything else is a usage error, exit 2)."""
-    if text == "original":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("takes a number of Hz or 'original'") from None
+def rate_type(original: bool = False):
+    """An argparse type: a whole number of Hz from 1,000 to 384,000 (or ``original``)."""
+    def parse(text: str) -> int | str:
+        if original and text == "original":
+            return text
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not MIN_RATE <= value <= MAX_RATE:
+            extra = " or 'original'" if original else ""
+            raise argparse.ArgumentTypeError(f"takes a whole number of Hz from {MIN_RATE} to "
+                                             f"{MAX_RATE}{extra}, not {text!r}")
+        return value
+    return parse
+
+
+def bitrate_type(bitrates):
+    """An argparse type accepting exactly ``bitrates`` (kbps)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if value not in tuple(map(float, bitrates)):
+            raise argparse.ArgumentTypeError(f"takes {format_bitrates(bitrates)} (kbps), "
+                                             f"not {text!r}")
+        return value
+    return parse
+
+
+def number_type(low: float, high: float | None = None, what: str = "a number"):
+    """An argparse type: a finite float from ``low`` to ``high``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            span = f"from {low:g} to {high:g}" if high is not None else f"of at least {low:g}"
+            raise argparse.ArgumentTypeError(f"takes {what} {span}, not {text!r}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="codec", description="Learned speech codec, 16 kHz, "
-                                "20 ms frames, 1.5 to 9 kbps.")
+    from .api import shipped_config
+    config = shipped_config()
+    rates, default = config.bitrates, 6.0 if 6.0 in config.bitrates else config.bitrates[0]
+    bitrate_help = f"kbps: {format_bitrates(rates)} (default {default:g})"
+    frame_ms = 1000 * config.hop / config.sample_rate
+    p = argparse.ArgumentParser(prog="codec", description=f"Learned speech codec: "
+                                f"{config.sample_rate / 1000:g} kHz, {frame_ms:g} ms frames, "
+                                f"{format_bitrates(rates)} kbps.")
+    p.set_defaults(model_rate=config.sample_rate)
     p.add_argument("--version", action="version", version=f"codec {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     e = sub.add_parser("encode", help="audio file -> bitstream file")
     e.add_argument("input", help="any file soundfile reads (wav, flac, ogg...), or - for stdin")
     e.add_argument("output", help="bitstream file (.cdc), or - for stdout")
-    e.add_argument("--bitrate", type=float, default=6.0, help="kbps: 1.5, 3, 6 or 9 (default 6)")
-    e.add_argument("--force", action="store_true", help="overwrite the output file")
+    e.add_argument("--bitrate", type=bitrate_type(rates), default=default, help=bitrate_help)
+    e.add_argument("--force", action="store_true", help="replace an existing output file")
     e.set_defaults(func=cmd_encode)
 
-    d = sub.add_parser("decode", help="bitstream file -> 16-bit WAV")
+    d = sub.add_parser("decode", help="bitstream file -> 16-bit audio (WAV, FLAC or OGG)")
     d.add_argument("input", help="bitstream file, or - for stdin")
-    d.add_argument("output", help="WAV file, or - for stdout")
-    d.add_argument("--rate", type=_rate, help="output sample rate: a number, or 'original' for the input's "
-                   "(default 16000)")
-    d.add_argument("--force", action="store_true", help="overwrite the output file")
+    d.add_argument("output", help="audio file: .wav, .flac or .ogg by its name; WAV for - "
+                   "(stdout) and names without an extension (a FIFO, a device)")
+    d.add_argument("--rate", type=rate_type(original=True), help=f"output sample rate: "
+                   f"{MIN_RATE}-{MAX_RATE} Hz, or 'original' for the input's (default "
+                   f"{config.sample_rate})")
+    d.add_argument("--force", action="store_true", help="replace an existing output file")
     d.set_defaults(func=cmd_decode)
 
     i = sub.add_parser("info", help="show a bitstream file's header and true bitrate")
@@ -112,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # streaming commands not installed in this build
         pass
     else:
-        net_cli.add_commands(sub)
+        net_cli.add_commands(sub, argparse.Namespace(
+            bitrate=bitrate_type(rates), default_bitrate=default, bitrate_help=bitrate_help,
+            rate=rate_type(), number=number_type, sample_rate=config.sample_rate))
     return p
 
 
@@ -125,19 +205,51 @@ def _limit_threads_to_affinity() -> None:
         torch.set_num_threads(max(1, min(torch.get_num_threads(), len(os.sched_getaffinity(0)))))
 
 
+def _terminate(signum, frame) -> None:
+    raise SystemExit(TERMINATED)  # unwinds like Ctrl-C: partial outputs are removed
+
+
+def error_line(e: BaseException) -> str:
+    """One line for an error: its message, an OSError as ``name: reason``."""
+    if isinstance(e, OSError) and e.strerror:
+        where = f"{e.filename}: " if e.filename is not None else ""
+        return f"{where}{e.strerror}"
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _limit_threads_to_affinity()
     try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
         args.func(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # also raised by send/receive after finishing cleanly
         print("codec: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        print("codec: error: the output pipe was closed before the end", file=sys.stderr)
         return 1
-    except (ValueError, OSError) as e:  # FormatError and AudioInputError are ValueErrors
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        print(f"codec: error: {msg}", file=sys.stderr)
+    except (ValueError, OSError) as e:  # FormatError, AudioInputError, ArgumentError: ValueErrors
+        print(f"codec: error: {error_line(e)}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, keep Python's exit-time flush of stdout from printing a traceback."""
+    import os
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ costs the memory of one block and gives the same codes as encoding it whole.
 from __future__ import annotations
 
 import functools
-import sys
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -15,9 +15,10 @@ from typing import BinaryIO, Callable, Iterator
 import numpy as np
 
 from . import bitstream
-from .errors import AudioInputError
-from .io import (BLOCK_SECONDS, atomic_output, open_audio, read_blocks, resample_blocks,
-                 to_float32, write_wav_blocks)
+from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatError,
+                     check_bitrate, check_bytes, check_model, check_sample_rate)
+from .io import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_blocks, open_audio,
+                 read_all, read_blocks, resample_blocks, to_float32, write_wav_blocks)
 from .model import Codec, load_model as _load_model
 from .streaming import DecoderStream, EncoderStream
 
@@ -27,6 +28,12 @@ Progress = Callable[[int], None]  # called with the number of new input samples 
 @functools.lru_cache(maxsize=1)
 def _shipped_model() -> Codec:
     return _load_model()
+
+
+def shipped_config():
+    """The shipped model's ``CodecConfig`` (its bitrates, rate, frame size), without its weights."""
+    from .model import CONFIG_FILE, WEIGHTS_DIR, CodecConfig
+    return CodecConfig.from_dict(json.loads((WEIGHTS_DIR / CONFIG_FILE).read_text())["config"])
 
 
 def load_model(directory: str | Path | None = None) -> Codec:
@@ -96,28 +103,40 @@ def decode_blocks(model: Codec, data: bytes, frames_per_block: int = 250
     return header, blocks()
 
 
-def _as_mono(wav: np.ndarray) -> np.ndarray:
-    wav = to_float32(wav)
+def _as_mono(wav) -> np.ndarray:
+    wav = to_float32(check_signal(wav))
     if wav.ndim == 2:  # [samples, channels], as soundfile returns
         wav = wav.mean(axis=1, dtype=np.float32)
-    if wav.ndim != 1:
-        raise AudioInputError(f"expected a 1-D signal or [samples, channels], got {wav.shape}")
     return wav
+
+
+def codebooks_for(model: Codec, bitrate) -> int:
+    """The number of codebooks for one of the model's bitrates (``ArgumentError`` otherwise)."""
+    return model.config.codebooks_for(check_bitrate(bitrate, model.config.bitrates))
 
 
 def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
              model: Codec | None = None) -> bytes:
-    """Encode a signal (1-D, or [samples, channels]; float in [-1, 1] or int16) to bytes."""
-    model = model or load_model()
+    """Encode a signal (1-D, or [samples, channels]; float in [-1, 1] or int16) to bytes.
+
+    Every argument is checked first (``AudioInputError`` / ``ArgumentError``, both
+    ``ValueError``s): ``sample_rate`` a whole number from 1,000 to 384,000 Hz, ``bitrate`` one
+    of the model's (1.5, 3, 6 or 9 kbps for the shipped one).
+    """
+    rate = check_sample_rate(sample_rate, "sample_rate", AudioInputError)
+    model = check_model(model, optional=True) or load_model()
+    codebooks_for(model, bitrate)
     mono = _as_mono(wav)
-    blocks = resample_blocks(iter([mono]), sample_rate, model.config.sample_rate)
-    return encode_blocks(model, blocks, sample_rate, len(mono), bitrate)
+    blocks = resample_blocks(in_blocks(mono, int(BLOCK_SECONDS * rate)), rate,
+                             model.config.sample_rate)
+    return encode_blocks(model, blocks, rate, len(mono), float(bitrate))
 
 
 def decompress(data: bytes, model: Codec | None = None) -> tuple[np.ndarray, int]:
-    """Bytes from ``compress`` -> (float32 1-D signal in [-1, 1], 16000)."""
-    model = model or load_model()
-    header, blocks = decode_blocks(model, bytes(data))
+    """Bytes from ``compress`` -> (float32 1-D signal in [-1, 1], the model's rate)."""
+    data = check_bytes(data)
+    model = check_model(model, optional=True) or load_model()
+    header, blocks = decode_blocks(model, data)
     out = list(blocks)
     wav = np.concatenate(out) if out else np.zeros(0, np.float32)
     return wav.astype(np.float32, copy=False), model.config.sample_rate
@@ -128,56 +147,80 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
                 progress: Progress | None = None) -> EncodeResult:
     """Encode any audio file soundfile reads (``-`` = stdin) into a bitstream file (``-`` = stdout).
 
+    The bitrate and the output are checked before the input is read (see ``io.Output``).
     ``on_open(info)`` is called once the input is open (the CLI uses it for notes and a
     progress bar); ``progress(n)`` after each block.
     """
-    model = model or load_model()
-    model.config.codebooks_for(bitrate)  # fail on a bad bitrate before reading anything
-    if dst != "-" and Path(dst).exists() and not force:
-        raise FileExistsError(f"{dst} exists (use --force to overwrite)")
+    model = check_model(model, optional=True) or load_model()
+    codebooks_for(model, bitrate)
+    check_bitstream_name(dst)
+    output = Output(dst, force, inputs=[src])
     with open_audio(src) as f:
         if on_open:
             on_open(f)
         blocks = read_blocks(f, model.config.sample_rate, BLOCK_SECONDS)
-        data = encode_blocks(model, blocks, f.samplerate, f.frames, bitrate, progress)
-    with atomic_output(dst, force) as out:
+        data = encode_blocks(model, blocks, f.samplerate, f.frames, float(bitrate), progress)
+    with output.open() as out:
         out.write(data)
     return EncodeResult(bitstream.read_header(data), data)
 
 
+def check_bitstream_name(dst) -> None:
+    """A bitstream is not audio: refuse ``x.wav`` (and other audio names) as its file name."""
+    ext = Path(str(dst)).suffix.lower()
+    if str(dst) != "-" and ext in AUDIO_EXTENSIONS:
+        raise ArgumentError(f"cannot write {dst}: the bitstream is not {ext} audio; name it "
+                            f"{Path(str(dst)).stem}.cdc")
+
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
+                    ".aiff", ".au", ".w64", ".caf")
+
+
 def read_input_bytes(src: str | Path | BinaryIO) -> bytes:
-    if src == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(src).read_bytes()
-    except OSError as e:
-        raise AudioInputError(f"cannot read {src}: {e.strerror or e}") from None
+    """All of a bitstream file (``-`` = stdin); missing, empty or directory inputs refused."""
+    return read_all(src, FormatError)
 
 
 def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
                 force: bool = False, model: Codec | None = None,
-                progress: Progress | None = None) -> bitstream.Header:
-    """Decode a bitstream file to 16-bit WAV; ``rate`` = a number or ``"original"`` resamples."""
-    model = model or load_model()
+                progress: Progress | None = None, on_open: Callable | None = None
+                ) -> bitstream.Header:
+    """Decode a bitstream file to 16-bit audio: WAV, or FLAC/OGG by ``dst``'s extension.
+
+    ``rate``: a number of Hz (1,000 to 384,000) or ``"original"`` resamples. ``on_open(header)``
+    is called once the file is verified; ``progress(n)`` with each block's output samples.
+    """
+    model = check_model(model, optional=True) or load_model()
+    if rate is not None and rate != "original":
+        rate = check_sample_rate(rate, "rate")
+    fmt = audio_format_for(dst)
+    output = Output(dst, force, inputs=[src])
     header, blocks = decode_blocks(model, read_input_bytes(src))
-    out_rate = model.config.sample_rate
+    rate16 = model.config.sample_rate
+    out_rate = rate16 if rate is None else rate
     if rate == "original":
         out_rate = header.sample_rate
-    elif rate is not None:
-        out_rate = int(rate)
-        if not 1000 <= out_rate <= 384000:
-            raise ValueError(f"output rate {out_rate} Hz is out of range (1000-384000)")
-    if out_rate != model.config.sample_rate:
+        if not MIN_RATE <= out_rate <= MAX_RATE:
+            raise FormatError(f"{_shown(src)} was encoded from {out_rate} Hz, outside "
+                              f"{MIN_RATE}-{MAX_RATE} Hz: choose an output rate with --rate N")
+    if on_open:
+        on_open(header)
+    if out_rate != rate16:
         # --rate original gives back exactly the input's length; another rate, the rounded one
-        m, rate16 = header.output_samples, model.config.sample_rate
+        m = header.output_samples
         n = header.num_samples if out_rate == header.sample_rate else \
-            (2 * m * out_rate + rate16) // (2 * rate16)  # round(m * out_rate / 16000), half up
-        blocks = exact_length(resample_blocks(blocks, model.config.sample_rate, out_rate), n)
+            (2 * m * out_rate + rate16) // (2 * rate16)  # round(m * out_rate / rate16), half up
+        blocks = exact_length(resample_blocks(blocks, rate16, out_rate), n)
     if progress:
         blocks = _tap(blocks, progress)
-    with atomic_output(dst, force) as f:
-        write_wav_blocks(f, blocks, out_rate)
+    with output.open() as f:
+        write_wav_blocks(f, blocks, out_rate, fmt)
     return header
+
+
+def _shown(src) -> str:
+    return "stdin" if str(src) == "-" else str(src)
 
 
 def _tap(blocks: Iterator[np.ndarray], progress: Progress) -> Iterator[np.ndarray]:

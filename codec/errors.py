@@ -1,4 +1,14 @@
-"""The one error type raised for every malformed file, packet or weights file."""
+"""The error types (all ``ValueError``s) and the argument checks of the library boundary.
+
+The checks run before any work, and their messages name the argument and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+MIN_RATE, MAX_RATE = 1_000, 384_000  # Hz, for every rate a caller passes
 
 
 class FormatError(ValueError):
@@ -11,4 +21,75 @@ class FormatError(ValueError):
 
 
 class AudioInputError(ValueError):
-    """Input audio that cannot be encoded: unreadable, not audio, or holding NaN/infinity."""
+    """Input audio that cannot be encoded: unreadable, not audio, a rate out of range, an array
+    of the wrong shape or dtype, or samples holding NaN/infinity."""
+
+
+class ArgumentError(ValueError):
+    """An argument of the wrong type or out of range (a bitrate, a model, a payload...)."""
+
+
+def show(value) -> str:
+    """A value as a message shows it: numbers plainly (``4``, ``nan``), anything else by repr."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return f"{float(value):g}" if not isinstance(value, numbers.Integral) else str(int(value))
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _integral(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    f = float(value)
+    return int(f) if math.isfinite(f) and f.is_integer() else None
+
+
+def check_sample_rate(value, name: str = "sample_rate", error: type = ArgumentError) -> int:
+    """A sample rate: an integer (Python, numpy, or an integral float) from 1,000 to 384,000 Hz."""
+    rate = _integral(value)
+    if rate is None or not MIN_RATE <= rate <= MAX_RATE:
+        raise error(f"{name} must be a whole number of Hz from {MIN_RATE} to "
+                    f"{MAX_RATE}, got {show(value)}")
+    return rate
+
+
+def format_bitrates(bitrates) -> str:
+    """``1.5, 3, 6 or 9``."""
+    names = [f"{b:g}" for b in bitrates]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def check_bitrate(value, bitrates, name: str = "bitrate") -> float:
+    """One of the model's bitrates (kbps), as a float."""
+    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+          and math.isfinite(float(value)) and float(value) in tuple(map(float, bitrates)))
+    if not ok:
+        raise ArgumentError(f"{name} must be {format_bitrates(bitrates)} kbps, got {show(value)}")
+    return float(value)
+
+
+def check_model(model, name: str = "model", optional: bool = False):
+    """A ``codec.Codec`` (``codec.load_model()``); ``None`` too when ``optional``."""
+    from .model import Codec  # here: model.py imports this module
+    if (model is None and optional) or isinstance(model, Codec):
+        return model
+    raise ArgumentError(f"{name} must be a codec.Codec (from codec.load_model())"
+                        f"{' or None' if optional else ''}, got {type(model).__name__}")
+
+
+def check_bytes(data, name: str = "data") -> bytes:
+    """Bytes-like data (``bytes``, ``bytearray``, ``memoryview``) as ``bytes``."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ArgumentError(f"{name} must be bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
+def check_int(value, name: str, low: int, high: int | None = None) -> int:
+    """A whole number from ``low`` to ``high`` (no upper limit when ``None``)."""
+    n = _integral(value)
+    if n is None or n < low or (high is not None and n > high):
+        to = f" to {high}" if high is not None else " or more"
+        raise ArgumentError(f"{name} must be a whole number from {low}{to}, got {show(value)}")
+    return n

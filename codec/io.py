@@ -1,9 +1,12 @@
-"""Audio files in and out, block by block: read, downmix, resample, write.
+"""Audio files in and out, block by block: read, downmix, resample, write; and safe outputs.
 
 Long files are never held whole: ``read_blocks`` yields 16 kHz mono float32 blocks, and the
 ``Resampler`` gives exactly the samples that ``torchaudio.functional.resample`` gives on the whole
 signal, because each block is resampled with enough context on both sides. Inputs that are not
 audio, or that hold NaN or infinity, raise ``AudioInputError`` with a one-line reason.
+
+``Output`` checks where a command will write before any work (never its own input; devices and
+FIFOs written in place; regular files replaced atomically, and only when forced).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import io
 import math
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -24,9 +28,33 @@ import soundfile as sf
 import torch
 from torchaudio.functional import resample
 
-from .errors import AudioInputError
+from .errors import ArgumentError, AudioInputError, check_sample_rate
 
 BLOCK_SECONDS = 5.0  # block size for long files: small next to memory, large next to overheads
+KERNEL_LIMIT = 1 << 21  # torchaudio kernel entries ([M, L + 2 width]) beyond which taps are
+#                         computed per output sample instead (rates with a small gcd)
+MAX_CHANNELS = 64  # of an array passed to compress: more means [channels, samples] by mistake
+SIGNAL_DTYPES = ("float16", "float32", "float64", "int16")
+
+
+def sinc_resample(x: np.ndarray, orig: int, new: int) -> np.ndarray:
+    """``torchaudio.functional.resample(x, orig, new)`` for coprime rates, without its
+    ``[new, orig + 2 width]`` kernel (gigabytes for, say, 44101 -> 16000 Hz): each output
+    sample's taps are computed from the same Hann-windowed sinc, a bounded number at a time."""
+    base = min(orig, new) * 0.99
+    width = math.ceil(6 * orig / base)
+    n_out = -(-len(x) * new // orig)
+    xp = np.concatenate([np.zeros(width), x, np.zeros(width + orig)])
+    taps = 2 * width + 2
+    out = np.empty(n_out, np.float32)
+    step = max(1, (1 << 18) // taps)
+    for j0 in range(0, n_out, step):
+        j = np.arange(j0, min(j0 + step, n_out), dtype=np.int64)[:, None]
+        n = j * orig // new - width + np.arange(taps)  # input samples around output j
+        t = np.clip((n * new - j * orig) / (orig * new) * base, -6, 6)
+        kernel = np.sinc(t) * np.cos(t * np.pi / 12) ** 2
+        out[j0: j0 + len(j)] = (xp[n + width] * kernel).sum(axis=1) * (base / orig)
+    return out
 
 
 class Resampler:
@@ -34,28 +62,37 @@ class Resampler:
 
     Rates are reduced by their gcd to ``L`` input samples per ``M`` output samples. Output
     units (``M`` samples) are produced once ``pad`` units of input context exist on both sides.
+    Input is taken in pieces of bounded size, so memory does not grow with what one push gets.
     """
 
     def __init__(self, orig: int, new: int):
+        orig = check_sample_rate(orig, "the input rate")
+        new = check_sample_rate(new, "the output rate")
         g = math.gcd(orig, new)
         self.orig, self.new, self.L, self.M = orig, new, orig // g, new // g
         # torchaudio's sinc kernel spans about 6 * L / (0.99 * min(L, M)) input samples per side.
         width = math.ceil(6 * self.L / (0.99 * min(self.L, self.M))) + 1
         self.pad = math.ceil(width / self.L)
+        self._direct = self.M * (self.L + 2 * width) > KERNEL_LIMIT
+        self._piece = max(self.L, 1 << 17)  # input samples per step
         self._hist = np.zeros(self.pad * self.L, np.float32)  # zeros before the signal start
         self._fed = 0
         self._emitted = 0
 
     def _run(self, units: int) -> np.ndarray:
         span = (units + 2 * self.pad) * self.L
-        x = torch.from_numpy(self._hist[:span])
-        y = resample(x, self.L, self.M).numpy()
+        x = self._hist[:span]
+        y = (sinc_resample(x, self.L, self.M) if self._direct
+             else resample(torch.from_numpy(x), self.L, self.M).numpy())
         self._hist = self._hist[units * self.L:]
         return y[self.pad * self.M: (self.pad + units) * self.M]
 
     def push(self, x: np.ndarray) -> np.ndarray:
         if self.L == self.M:
             return x
+        if len(x) > self._piece:
+            parts = [self.push(x[i: i + self._piece]) for i in range(0, len(x), self._piece)]
+            return np.concatenate(parts)
         self._fed += len(x)
         self._hist = np.concatenate([self._hist, x.astype(np.float32, copy=False)])
         units = len(self._hist) // self.L - 2 * self.pad
@@ -83,20 +120,71 @@ class AudioInfo:
     frames: int  # samples per channel
 
 
-def open_audio(source: str | Path | BinaryIO) -> sf.SoundFile:
-    """Open any file soundfile reads; ``-`` reads all of stdin first (pipes cannot seek)."""
-    if source == "-":
-        source = io.BytesIO(sys.stdin.buffer.read())
+# -- inputs ------------------------------------------------------------------------------------
+def check_input_path(path, error: type = AudioInputError) -> os.stat_result:
+    """An input file that exists, is not a directory and is not empty (one-line errors)."""
+    what = "audio" if error is AudioInputError else "a bitstream"
     try:
-        return sf.SoundFile(source)
-    except sf.LibsndfileError as e:
-        raise AudioInputError(f"cannot read audio from {_name(source)}: {e}") from None
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"cannot open {path}: no such file") from None
     except OSError as e:
-        raise AudioInputError(f"cannot open {_name(source)}: {e.strerror or e}") from None
+        raise error(f"cannot open {path}: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"cannot read {what} from {path}: it is a directory")
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        raise error(f"cannot read {what} from {path}: the file is empty")
+    if not os.access(path, os.R_OK):
+        raise error(f"cannot open {path}: permission denied")
+    return st
 
 
-def _name(source) -> str:
-    return "stdin" if isinstance(source, io.BytesIO) else str(source)
+def read_all(source, error: type = AudioInputError) -> bytes:
+    """All of ``-`` (stdin) or a file, refusing an empty one."""
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise error("stdin is empty: pipe a file into it, or name a file")
+        return data
+    check_input_path(source, error)
+    try:
+        data = Path(source).read_bytes()
+    except OSError as e:
+        raise error(f"cannot read {source}: {e.strerror or e}") from None
+    if not data:
+        raise error(f"cannot read {source}: it is empty")
+    return data
+
+
+def open_audio(source: str | Path | BinaryIO) -> sf.SoundFile:
+    """Open any file soundfile reads; ``-`` (stdin), pipes and devices are read whole first
+    (they cannot seek). The sample rate must be 1,000 to 384,000 Hz."""
+    name = "stdin" if source == "-" else str(source)
+    if source != "-" and not isinstance(source, io.IOBase):
+        st = check_input_path(source)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO, e.g. <(...) process substitution
+            source = io.BytesIO(read_all(source))
+    elif source == "-":
+        source = io.BytesIO(read_all("-"))
+    try:
+        f = sf.SoundFile(source)
+    except sf.LibsndfileError as e:
+        hint = " (raw PCM has no header: wrap it in WAV first)" if name == "stdin" else ""
+        raise AudioInputError(f"cannot read audio from {name}: {_reason(e)}{hint}") from None
+    except (OSError, RuntimeError, TypeError) as e:
+        raise AudioInputError(f"cannot read audio from {name}: {e}") from None
+    try:
+        check_sample_rate(f.samplerate, f"the sample rate of {name}", AudioInputError)
+    except AudioInputError:
+        f.close()
+        raise
+    return f
+
+
+def _reason(e: sf.LibsndfileError) -> str:
+    text = getattr(e, "error_string", "") or str(e)
+    return "not a WAV, FLAC, OGG or other file soundfile reads" if "not recognised" in text \
+        else text.rstrip(".")
 
 
 def read_blocks(f: sf.SoundFile, sample_rate: int = 16000,
@@ -104,6 +192,16 @@ def read_blocks(f: sf.SoundFile, sample_rate: int = 16000,
     """Mono float32 blocks at ``sample_rate`` from an open file, downmixed and resampled."""
     return resample_blocks(_mono_blocks(f, max(1, int(block_seconds * f.samplerate))),
                            f.samplerate, sample_rate)
+
+
+def conversion_note(channels: int, rate: int, target: int) -> str | None:
+    """``note: downmixing 2 channels to mono, resampling 44100 Hz to 16000 Hz``, or None."""
+    notes = []
+    if channels > 1:
+        notes.append(f"downmixing {channels} channels to mono")
+    if rate != target:
+        notes.append(f"resampling {rate} Hz to {target} Hz")
+    return "note: " + ", ".join(notes) if notes else None
 
 
 def _mono_blocks(f: sf.SoundFile, block: int) -> Iterator[np.ndarray]:
@@ -124,6 +222,29 @@ def check_finite(x: np.ndarray) -> None:
         raise AudioInputError("input holds NaN or infinite samples")
 
 
+def check_signal(wav, name: str = "wav", length: int | None = None) -> np.ndarray:
+    """An array of samples: float (in [-1, 1]) or int16, 1-D or ``[samples, channels]``
+    (exactly ``length`` samples, 1-D, when given), without NaN or infinity."""
+    if isinstance(wav, torch.Tensor):
+        wav = wav.detach().cpu().numpy()
+    if not isinstance(wav, (np.ndarray, list, tuple)):
+        raise AudioInputError(f"{name} must be a numpy array of samples, got {type(wav).__name__}")
+    x = np.asarray(wav)
+    if x.dtype.name not in SIGNAL_DTYPES:
+        raise AudioInputError(f"{name} must hold float samples in [-1, 1] or int16, "
+                              f"got dtype {x.dtype}")
+    if length is not None and x.shape != (length,):
+        raise AudioInputError(f"{name} must be one frame of exactly {length} samples (1-D), "
+                              f"got shape {x.shape}")
+    if x.ndim == 2 and not 1 <= x.shape[1] <= MAX_CHANNELS:
+        raise AudioInputError(f"{name} must be [samples, channels] with 1 to {MAX_CHANNELS} "
+                              f"channels, got shape {x.shape} (transpose a [channels, samples] "
+                              "array)")
+    if x.ndim not in (1, 2):
+        raise AudioInputError(f"{name} must be 1-D or [samples, channels], got shape {x.shape}")
+    return x
+
+
 def to_float32(x: np.ndarray) -> np.ndarray:
     """Samples as float32: int16 scaled to [-1, 1), floats cast; NaN or infinity refused."""
     x = np.asarray(x)
@@ -132,6 +253,12 @@ def to_float32(x: np.ndarray) -> np.ndarray:
     x = x.astype(np.float32, copy=False)
     check_finite(x)
     return x
+
+
+def in_blocks(x: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """``x`` in consecutive pieces of ``size`` samples (views)."""
+    for i in range(0, len(x), size):
+        yield x[i: i + size]
 
 
 def resample_blocks(blocks: Iterator[np.ndarray], orig: int, new: int) -> Iterator[np.ndarray]:
@@ -146,38 +273,163 @@ def resample_blocks(blocks: Iterator[np.ndarray], orig: int, new: int) -> Iterat
         yield tail
 
 
-@contextmanager
-def atomic_output(dest: str | Path, force: bool = False) -> Iterator[BinaryIO]:
-    """A binary file object whose content appears at ``dest`` only if the block succeeds.
+# -- outputs -----------------------------------------------------------------------------------
+AUDIO_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"),
+                 ".ogg": ("OGG", "VORBIS")}
+STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
 
-    Writes to a temporary file beside ``dest`` and renames it at the end, so an interrupted run
-    never leaves a partial file under the final name. ``-`` is standard output, written once
-    complete (through a temporary file, since WAV headers are rewritten at the end).
+
+def audio_format_for(dest) -> tuple[str, str]:
+    """(format, subtype) that an audio output's name asks for: ``.wav``, ``.flac`` or ``.ogg``;
+    WAV for ``-`` and names without an extension (a FIFO, a device)."""
+    ext = "" if str(dest) in STDOUT_NAMES else Path(str(dest)).suffix.lower()
+    if not ext:
+        return AUDIO_FORMATS[".wav"]
+    if ext not in AUDIO_FORMATS:
+        raise ArgumentError(f"cannot write {dest}: an audio output is .wav, .flac or .ogg "
+                            f"(or a name without an extension, for WAV), not {ext}")
+    return AUDIO_FORMATS[ext]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _input_stats(inputs) -> list[tuple[str, os.stat_result]]:
+    found = []
+    for src in inputs:
+        try:
+            st = os.fstat(sys.stdin.fileno()) if src == "-" else os.stat(src)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append(("stdin" if src == "-" else str(src), st))
+    return found
+
+
+class Output:
+    """Where a command writes, checked on construction, before any work is done.
+
+    ``-`` (and ``/dev/stdout``) is standard output; character devices and FIFOs are written in
+    place (no ``force`` needed); a regular file (or a symlink's target) is written to a
+    temporary file beside it and renamed over it when complete, only with ``force`` if it
+    exists, with the umask's mode. Refused: the command's own input (by inode, so any spelling,
+    symlink or hard link, and stdin redirected from it), directories, block devices, sockets,
+    a missing folder.
     """
-    if dest == "-":
-        with tempfile.TemporaryFile() as f:
-            yield f
-            f.seek(0)
-            shutil.copyfileobj(f, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-        return
-    dest = Path(dest)
-    if dest.exists() and not force:
-        raise FileExistsError(f"{dest} exists (use --force to overwrite)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def __init__(self, dest, force: bool = False, inputs=()):
+        self.name, self.force = str(dest), force
+        self.stdout = self.name in STDOUT_NAMES
+        self.target = self.name if self.stdout else os.path.realpath(self.name)
+        self.in_place = False
+        ins = _input_stats(inputs)
+        if self.stdout:
+            self._check_not_input(self._fd_stat(1), ins, "stdout")
+            return
+        try:
+            st = os.stat(self.target)
+        except FileNotFoundError:
+            self._check_folder()
+            return
+        except OSError as e:
+            raise ArgumentError(f"cannot write {self.name}: {e.strerror or e}") from None
+        self._check_not_input(st, ins, self.name)
+        self._check_kind(st)
+
+    @staticmethod
+    def _fd_stat(fd: int):
+        try:
+            return os.fstat(fd)
+        except OSError:
+            return None
+
+    def _check_not_input(self, st, ins, where: str) -> None:
+        for src, sti in ins:
+            if st is not None and _same(st, sti):
+                what = "its input" if src == where else f"the input {src}"
+                raise ArgumentError(f"cannot write {where}: it is {what} "
+                                    "(write the output to another file)")
+
+    def _check_kind(self, st: os.stat_result) -> None:
+        mode, name = st.st_mode, self.name
+        if stat.S_ISDIR(mode):
+            raise ArgumentError(f"cannot write {name}: it is a directory (name a file in it)")
+        if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+            self.in_place = True
+            if not os.access(self.target, os.W_OK):
+                raise ArgumentError(f"cannot write {name}: permission denied")
+            return
+        if not stat.S_ISREG(mode):
+            kind = "a block device" if stat.S_ISBLK(mode) else \
+                "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+            raise ArgumentError(f"cannot write {name}: it is {kind} (write to a file, a FIFO, "
+                                "a character device or -)")
+        if not self.force:
+            raise FileExistsError(f"{name} exists (use --force to overwrite)")
+        self._check_folder()
+
+    def _check_folder(self) -> None:
+        folder = os.path.dirname(self.target) or "."
+        if not os.path.isdir(folder):
+            shown = os.path.dirname(self.name) or folder
+            raise ArgumentError(f"cannot write {self.name}: folder {shown} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ArgumentError(f"cannot write {self.name}: no permission to write in "
+                                f"{os.path.dirname(self.name) or '.'}")
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """A binary file object whose content appears at the destination only if the block
+        succeeds (streams and devices get it at the end; WAV headers are rewritten there)."""
+        if self.stdout or self.in_place:
+            with tempfile.TemporaryFile() as f:
+                yield f
+                f.seek(0)
+                if self.stdout:
+                    shutil.copyfileobj(f, sys.stdout.buffer)
+                    sys.stdout.buffer.flush()
+                else:
+                    with open(self.target, "wb") as dev:
+                        shutil.copyfileobj(f, dev)
+            return
+        folder, base = os.path.split(self.target)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=folder or ".")
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write {self.name}: {e.strerror}") from None
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())
+            with os.fdopen(fd, "w+b") as f:
+                yield f
+            try:
+                os.replace(tmp, self.target)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot write {self.name}: {e.strerror}") from None
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
-def write_wav_blocks(f: BinaryIO, blocks: Iterator[np.ndarray], sample_rate: int) -> int:
-    """Write float blocks, clipped to [-1, 1], as 16-bit PCM WAV; returns samples written."""
+@contextmanager
+def atomic_output(dest: str | Path, force: bool = False, inputs=()) -> Iterator[BinaryIO]:
+    """``Output(dest, force, inputs).open()``: checked, then written all at once."""
+    with Output(dest, force, inputs).open() as f:
+        yield f
+
+
+def write_wav_blocks(f: BinaryIO, blocks: Iterator[np.ndarray], sample_rate: int,
+                     fmt: tuple[str, str] = AUDIO_FORMATS[".wav"]) -> int:
+    """Write float blocks, clipped to [-1, 1], as ``fmt`` (16-bit PCM WAV unless told);
+    returns the samples written."""
     n = 0
-    with sf.SoundFile(f, "w", sample_rate, 1, "PCM_16", format="WAV") as out:
+    with sf.SoundFile(f, "w", sample_rate, 1, fmt[1], format=fmt[0]) as out:
         for b in blocks:
             out.write(np.clip(b, -1.0, 1.0))
             n += len(b)

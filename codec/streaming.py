@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .io import to_float32
+from .errors import check_bitrate, check_bytes, check_int, check_model
+from .io import check_signal, to_float32
 from .model import Codec
 from .net.packet import frame_payload, payload_codes
 from .nn import onnx_runtime
@@ -86,7 +87,7 @@ class StreamEncoder:
     """
 
     def __init__(self, model: Codec, bitrate: float = 6.0, backend: str = "auto"):
-        self.model = model
+        self.model = check_model(model)
         self.frame_size = model.hop
         self.backend = resolve_backend(backend)
         self._bits = model.config.codebook_bits
@@ -100,12 +101,14 @@ class StreamEncoder:
 
     @bitrate.setter
     def bitrate(self, kbps: float) -> None:
-        self.num_codebooks = self.model.config.codebooks_for(kbps)
+        config = self.model.config
+        self.num_codebooks = config.codebooks_for(check_bitrate(kbps, config.bitrates))
         self._engine.prepare(self.num_codebooks)  # ONNX Runtime: a session per K, built here
-        self._bitrate = kbps
+        self._bitrate = float(kbps)
 
     def encode_codes(self, frame: np.ndarray) -> np.ndarray:
         """The frame's codes ``[K]`` (for senders that build their own packets)."""
+        check_signal(frame, "frame", self.frame_size)
         x = np.clip(_as_float_frame(frame, self.frame_size), -1, 1)
         return self._engine.codes(x, self.num_codebooks)
 
@@ -122,7 +125,7 @@ class StreamDecoder:
     """
 
     def __init__(self, model: Codec, fade_frames: int = 5, backend: str = "auto"):
-        self.model, self.fade_frames = model, fade_frames
+        self.model, self.fade_frames = check_model(model), check_int(fade_frames, "fade_frames", 1)
         self.frame_size = model.hop
         self.backend = resolve_backend(backend)
         self._bits = model.config.codebook_bits
@@ -135,6 +138,7 @@ class StreamDecoder:
     def decode(self, payload: bytes | None) -> np.ndarray:
         if payload is None:
             return self.conceal()
+        payload = check_bytes(payload, "payload")
         codes = payload_codes(payload, None, self._bits)
         if len(codes) > self.model.config.num_codebooks:
             raise ValueError(f"payload has {len(codes)} codebooks, the model has "

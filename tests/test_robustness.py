@@ -107,7 +107,7 @@ def test_interrupted_decode_leaves_no_partial_file(tmp_path, tiny_model, monkeyp
     api.encode_file(src, tmp_path / "x.cdc", 6, model=tiny_model)
     import codec.api as api_module
 
-    def broken(f, blocks, rate):
+    def broken(f, blocks, rate, *fmt):
         f.write(b"RIFF partial")
         raise KeyboardInterrupt
     monkeypatch.setattr(api_module, "write_wav_blocks", broken)

@@ -5,13 +5,14 @@ Errors are ``ValueError``/``OSError`` (``codec.__main__`` prints one line and ex
 
 from __future__ import annotations
 
+import argparse
 import collections
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
+from ..io import Output, audio_format_for, conversion_note
 from .receiver import DEFAULT_PORT, IDLE_TIMEOUT, Receiver
 from .sender import parse_address, send_file, send_pcm
 from .stats import format_summary
@@ -31,17 +32,29 @@ def _load_model():
 
 
 def cmd_send(args) -> None:
-    dest = parse_address(args.to)
     model = _load_model()
+    rate = model.config.sample_rate
     options = dict(bitrate=args.bitrate, loss=args.loss, seed=args.seed, pace=not args.no_pace)
     if args.input == "-":
-        stats = send_pcm(model, sys.stdin.buffer, dest, args.rate, args.channels, **options)
+        text = conversion_note(args.channels, args.rate, rate)
+        if text:
+            print(text, file=sys.stderr)
+        stats = send_pcm(model, sys.stdin.buffer, args.to, args.rate, args.channels, **options)
     else:
-        stats = send_file(model, args.input, dest, **options)
-    _note(f"sent stream {stats.stream_id:08x} to {args.to}: {stats.frames} frames "
-          f"({stats.samples / 16000:.2f} s) in {stats.seconds:.2f} s, {stats.sent} audio packets, "
-          f"{stats.dropped} dropped by --loss, {stats.kbps:.2f} kbps on the wire"
+        def on_open(f) -> None:
+            text = conversion_note(f.channels, f.samplerate, rate)
+            if text:
+                print(text, file=sys.stderr)
+        stats = send_file(model, args.input, args.to, on_open=on_open, **options)
+    host, port = args.to
+    _note(f"sent stream {stats.stream_id:08x} to {host}:{port}: {stats.frames} frames "
+          f"({stats.samples / rate:.2f} s) in {stats.seconds:.2f} s, {stats.sent} audio packets, "
+          f"{stats.dropped} dropped by --loss; {stats.payload_kbps:.2f} kbps codec payload, "
+          f"{stats.audio_kbps:.2f} kbps with packet headers (as codec receive counts them), "
+          f"{stats.kbps:.2f} kbps with START/END too"
           + (" (interrupted)" if stats.interrupted else ""))
+    if stats.interrupted:
+        raise KeyboardInterrupt
 
 
 class SoundCard:
@@ -89,52 +102,92 @@ def _open_sound_card(sample_rate: int) -> SoundCard | None:
     return None
 
 
+def _receive_progress(rate: int):
+    """A once-a-second status line on a terminal (the stream's length is not known ahead)."""
+    if not sys.stderr.isatty():
+        return None, None
+
+    def show(stats) -> None:
+        print(f"\rreceiving: {stats.samples / rate:.0f} s, {stats.received} packets, "
+              f"{stats.lost} lost", end="", file=sys.stderr, flush=True)
+
+    def done() -> None:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    return show, done
+
+
 def cmd_receive(args) -> None:
-    if args.output != "-" and Path(args.output).exists() and not args.force:
-        raise FileExistsError(f"{args.output} exists (use --force to overwrite)")
-    listen = parse_address(args.listen)
+    fmt = audio_format_for(args.output)
+    Output(args.output, args.force)  # refuse a bad output before waiting for a stream
+    host, port = args.listen
     model = _load_model()
-    card = _open_sound_card(model.config.sample_rate) if args.play else None
-    receiver = Receiver(model, listen, realtime=args.play, jitter_ms=args.jitter_ms,
+    rate = model.config.sample_rate
+    card = _open_sound_card(rate) if args.play else None
+    show, done = _receive_progress(rate)
+    receiver = Receiver(model, (host, port), realtime=args.play, jitter_ms=args.jitter_ms,
                         wait=args.wait, idle_timeout=args.idle,
-                        on_play=card.play if card else None, note=_note)
+                        on_play=card.play if card else None, note=_note, progress=show)
     _note(f"listening on {receiver.address[0]}:{receiver.address[1]}")
     try:
-        stats = receiver.run(args.output, args.force)
+        stats = receiver.run(args.output, args.force, fmt)
     finally:
+        if done:
+            done()
         if card:
             card.close()
     print(format_summary(stats), file=sys.stderr)
+    if receiver.interrupted:
+        raise KeyboardInterrupt  # the file keeps what was received; the exit status says 130
 
 
-def add_commands(sub) -> None:
-    """Add ``send`` and ``receive`` to the ``codec`` command's subparsers."""
+def _address(text: str) -> tuple[str, int]:
+    try:
+        return parse_address(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _channels(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"takes a whole number from 1 to 64, not {text!r}")
+    return int(text)
+
+
+def add_commands(sub, types) -> None:
+    """Add ``send`` and ``receive`` to the ``codec`` command's subparsers; ``types`` holds the
+    argparse types and defaults that ``codec.__main__`` shares (bitrate, rate, number)."""
     s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per 20 ms")
     s.add_argument("input", help="audio file, or - for raw 16-bit little-endian PCM on stdin "
                    "(e.g. from arecord or sox)")
-    s.add_argument("--to", required=True, metavar="HOST:PORT", help="the receiver's address")
-    s.add_argument("--bitrate", type=float, default=6.0, help="kbps: 1.5, 3, 6 or 9 (default 6)")
-    s.add_argument("--loss", type=float, default=0.0, metavar="P",
+    s.add_argument("--to", required=True, metavar="HOST:PORT", type=_address,
+                   help="the receiver's address")
+    s.add_argument("--bitrate", type=types.bitrate, default=types.default_bitrate,
+                   help=types.bitrate_help)
+    s.add_argument("--loss", type=types.number(0, 1, "a fraction"), default=0.0, metavar="P",
                    help="simulate the loss of a random fraction P (0 to 1) of the audio packets")
     s.add_argument("--seed", type=int, help="seed of the loss simulation")
     s.add_argument("--no-pace", action="store_true",
                    help="send as fast as possible instead of one packet every 20 ms")
-    s.add_argument("--rate", type=int, default=16000, help="sample rate of PCM on stdin "
-                   "(default 16000)")
-    s.add_argument("--channels", type=int, default=1, help="channels of PCM on stdin (default 1)")
+    s.add_argument("--rate", type=types.rate, default=types.sample_rate,
+                   help=f"sample rate of PCM on stdin (default {types.sample_rate})")
+    s.add_argument("--channels", type=_channels, default=1,
+                   help="channels of PCM on stdin, 1 to 64 (default 1)")
     s.set_defaults(func=cmd_send)
 
-    r = sub.add_parser("receive", help="receive a UDP stream into a 16-bit WAV file")
-    r.add_argument("output", help="WAV file, or - for stdout (written at the end)")
+    r = sub.add_parser("receive", help="receive a UDP stream into a 16-bit audio file")
+    r.add_argument("output", help="audio file (.wav, .flac or .ogg by its name; WAV for - "
+                   "and names without an extension), written at the end")
     r.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}", metavar="HOST:PORT",
-                   help=f"address to listen on (default 127.0.0.1:{DEFAULT_PORT})")
-    r.add_argument("--jitter-ms", type=float, default=60.0, metavar="J",
-                   help="with --play: jitter-buffer depth in ms, grown on late packets (default 60)")
-    r.add_argument("--wait", type=float, default=30.0, metavar="S",
+                   type=_address, help=f"address to listen on (default 127.0.0.1:{DEFAULT_PORT})")
+    r.add_argument("--jitter-ms", type=types.number(0, 300, "milliseconds"), default=60.0,
+                   metavar="J", help="with --play: jitter-buffer depth in ms, grown on late "
+                   "packets (default 60)")
+    r.add_argument("--wait", type=types.number(0, None, "seconds"), default=30.0, metavar="S",
                    help="seconds to wait for the first packet (default 30)")
-    r.add_argument("--idle", type=float, default=IDLE_TIMEOUT, metavar="S",
-                   help=f"stop this long after the last packet (default {IDLE_TIMEOUT:g} s)")
+    r.add_argument("--idle", type=types.number(0.02, None, "seconds"), default=IDLE_TIMEOUT,
+                   metavar="S", help=f"stop this long after the last packet (default "
+                   f"{IDLE_TIMEOUT:g} s)")
     r.add_argument("--play", action="store_true", help="play in real time through a jitter "
                    "buffer (needs sounddevice and a sound card; else only paces the playout)")
-    r.add_argument("--force", action="store_true", help="overwrite the output file")
+    r.add_argument("--force", action="store_true", help="replace an existing output file")
     r.set_defaults(func=cmd_receive)

@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import FormatError
-from ..io import atomic_output, write_wav_blocks
+from ..io import Output, audio_format_for, write_wav_blocks
 from ..streaming import StreamDecoder
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
 from .packet import (AudioPacket, EndPacket, StartPacket, codebooks_from_payload_length,
@@ -323,6 +323,7 @@ class Receiver:
         self.core = ReceiverCore(model, realtime, jitter_ms, idle_timeout=idle_timeout)
         self.wait, self.on_play, self.progress, self.note = wait, on_play, progress, note
         self.frame_times: list[tuple[int, float]] | None = [] if record_times else None
+        self.interrupted = False  # stopped by Ctrl-C after the stream started
         family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         try:  # room for a --no-pace burst while a frame decodes
@@ -339,11 +340,14 @@ class Receiver:
     def close(self) -> None:
         self.sock.close()
 
-    def run(self, path, force: bool = False) -> ReceiveStats:
-        """Receive one stream into ``path`` (``-`` = stdout); returns the stats."""
+    def run(self, path, force: bool = False, fmt: tuple[str, str] | None = None
+            ) -> ReceiveStats:
+        """Receive one stream into ``path`` (``-`` = stdout; WAV, or ``fmt`` / FLAC or OGG by
+        the name's extension); returns the stats."""
         try:
-            with atomic_output(path, force) as f:
-                write_wav_blocks(f, self.frames(), self.core.model.config.sample_rate)
+            fmt = fmt or audio_format_for(path)
+            with Output(path, force).open() as f:
+                write_wav_blocks(f, self.frames(), self.core.model.config.sample_rate, fmt)
         finally:
             self.close()
         return self.core.stats
@@ -381,6 +385,7 @@ class Receiver:
         except KeyboardInterrupt:
             if core.buffer is None:
                 raise
+            self.interrupted = True
             now = time.monotonic()
             self._output(core.flush(now), tail, now)
         block = tail.release(core.final_length())

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..api import exact_length
 from ..bitstream import output_samples_for
+from ..errors import ArgumentError, check_int, check_sample_rate
 from ..io import open_audio, read_blocks, resample_blocks
 from ..streaming import StreamEncoder
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
@@ -45,6 +46,8 @@ class SendStats:
     dropped: int = 0       # audio packets dropped by the loss simulation
     samples: int = 0       # 16 kHz samples streamed (END's total)
     bytes: int = 0         # datagram bytes sent, all packets
+    audio_bytes: int = 0   # datagram bytes of the audio packets sent
+    payload_bits: int = 0  # codec payload bits of the audio packets sent
     capture_start: float | None = None  # monotonic time frame 0's first sample was captured
     seconds: float = 0.0   # from the first packet to the last
     interrupted: bool = False  # stopped by Ctrl-C (END was still sent)
@@ -53,6 +56,16 @@ class SendStats:
     def kbps(self) -> float:
         """Bitrate on the wire (packet bytes, without IP/UDP headers)."""
         return self.bytes * 8 / (self.frames * FRAME_S * 1000) if self.frames else 0.0
+
+    @property
+    def audio_kbps(self) -> float:
+        """Audio packets with their headers, per packet sent (what ``codec receive`` reports)."""
+        return self.audio_bytes * 8 / (self.sent * FRAME_S * 1000) if self.sent else 0.0
+
+    @property
+    def payload_kbps(self) -> float:
+        """The codec payload alone (the nominal bitrate)."""
+        return self.payload_bits / (self.sent * FRAME_S * 1000) if self.sent else 0.0
 
 
 class Sender:
@@ -73,7 +86,11 @@ class Sender:
         self.stream_id = secrets.randbits(32) if stream_id is None else stream_id
         self.stats = SendStats(self.stream_id)
         self._rng = random.Random(seed)
-        found = socket.getaddrinfo(dest[0], dest[1], type=socket.SOCK_DGRAM)
+        try:
+            found = socket.getaddrinfo(dest[0], dest[1], type=socket.SOCK_DGRAM)
+        except socket.gaierror as e:
+            raise ArgumentError(f"cannot send to {dest[0]}:{dest[1]}: host {dest[0]!r} not "
+                                f"found ({e.strerror})") from None
         ipv4 = [a for a in found if a[0] == socket.AF_INET]  # "localhost" may list ::1 first
         family, _, _, _, self.dest = (ipv4 or found)[0]
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -124,8 +141,11 @@ class Sender:
             self.stats.dropped += 1
             return
         pkt = AudioPacket.from_codes(self.stream_id, self.tag, seq % (1 << 32), codes, self.bits)
-        self._send(encode_packet(pkt, self.bits))
+        data = encode_packet(pkt, self.bits)
+        self._send(data)
         self.stats.sent += 1
+        self.stats.audio_bytes += len(data)
+        self.stats.payload_bits += len(codes) * self.bits
 
     def finish(self) -> SendStats:
         """Send the START repeats still due, then END three times."""
@@ -163,12 +183,15 @@ class Sender:
         return self.finish()
 
 
-def send_file(model, path, dest: tuple[str, int], **options) -> SendStats:
+def send_file(model, path, dest: tuple[str, int], on_open=None, **options) -> SendStats:
     """Stream an audio file (any format soundfile reads; downmixed and resampled to 16 kHz).
 
-    ``options`` go to ``Sender`` (bitrate, loss, seed, pace, stream_id).
+    ``on_open(f)`` is called once the file is open; ``options`` go to ``Sender`` (bitrate,
+    loss, seed, pace, stream_id).
     """
     with open_audio(path) as f:
+        if on_open:
+            on_open(f)
         total = output_samples_for(f.frames, f.samplerate)
         blocks = exact_length(read_blocks(f, model.config.sample_rate, 0.2), total)
         with closing(Sender(model, dest, **options)) as sender:
@@ -187,10 +210,8 @@ def pcm_blocks(stream: BinaryIO, rate: int = 16000, channels: int = 1) -> Iterat
 def send_pcm(model, stream: BinaryIO, dest: tuple[str, int], rate: int = 16000,
              channels: int = 1, **options) -> SendStats:
     """Stream live raw PCM (e.g. ``arecord -f S16_LE`` on stdin) until end of input."""
-    if not 1000 <= rate <= 384000:
-        raise ValueError(f"input rate {rate} Hz is out of range (1000-384000)")
-    if not 1 <= channels <= 64:
-        raise ValueError(f"channels must be 1 to 64, got {channels}")
+    rate = check_sample_rate(rate, "rate")
+    channels = check_int(channels, "channels", 1, 64)
     with closing(Sender(model, dest, **options)) as sender:
         blocks = resample_blocks(pcm_blocks(stream, rate, channels), rate,
                                  model.config.sample_rate)
