@@ -9,11 +9,11 @@ Live streams: ``StreamEncoder(load_model(), bitrate=6).encode(frame) -> payload`
 """
 
 from .api import compress, decode_file, decompress, encode_file, load_model
-from .errors import AudioInputError, FormatError
+from .errors import ArgumentError, AudioInputError, FormatError
 from .model import Codec, CodecConfig, build_codec
 from .streaming import StreamDecoder, StreamEncoder
 from .version import FORMAT_VERSION, __version__
 
-__all__ = ["AudioInputError", "Codec", "CodecConfig", "FORMAT_VERSION", "FormatError",
+__all__ = ["ArgumentError", "AudioInputError", "Codec", "CodecConfig", "FORMAT_VERSION", "FormatError",
            "StreamDecoder", "StreamEncoder", "__version__", "build_codec", "compress",
            "decode_file", "decompress", "encode_file", "load_model"]

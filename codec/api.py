@@ -153,8 +153,8 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
     """
     model = check_model(model, optional=True) or load_model()
     codebooks_for(model, bitrate)
-    check_bitstream_name(dst)
     output = Output(dst, force, inputs=[src])
+    check_bitstream_name(dst)
     with open_audio(src) as f:
         if on_open:
             on_open(f)
@@ -194,8 +194,8 @@ def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
     model = check_model(model, optional=True) or load_model()
     if rate is not None and rate != "original":
         rate = check_sample_rate(rate, "rate")
-    fmt = audio_format_for(dst)
     output = Output(dst, force, inputs=[src])
+    fmt = audio_format_for(dst)
     header, blocks = decode_blocks(model, read_input_bytes(src))
     rate16 = model.config.sample_rate
     out_rate = rate16 if rate is None else rate

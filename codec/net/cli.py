@@ -102,9 +102,13 @@ def _open_sound_card(sample_rate: int) -> SoundCard | None:
     return None
 
 
+def _tty() -> bool:
+    return sys.stderr.isatty()
+
+
 def _receive_progress(rate: int):
     """A once-a-second status line on a terminal (the stream's length is not known ahead)."""
-    if not sys.stderr.isatty():
+    if not _tty():
         return None, None
 
     def show(stats) -> None:
@@ -117,8 +121,8 @@ def _receive_progress(rate: int):
 
 
 def cmd_receive(args) -> None:
-    fmt = audio_format_for(args.output)
     Output(args.output, args.force)  # refuse a bad output before waiting for a stream
+    fmt = audio_format_for(args.output)
     host, port = args.listen
     model = _load_model()
     rate = model.config.sample_rate

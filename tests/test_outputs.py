@@ -1,0 +1,225 @@
+"""Outputs never destroy anything: the input is refused as output however it is named, devices
+and FIFOs are written in place, regular files replaced atomically and only with --force, new
+files get the umask's mode, and an interrupted command leaves nothing and exits 130."""
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from codec import api, bitstream
+from codec.__main__ import main
+from codec.errors import ArgumentError
+from codec.io import Output
+
+from conftest import ROOT, speech_like
+
+
+@pytest.fixture()
+def files(tmp_path, monkeypatch):
+    """m.wav (1 s of speech) and m.cdc in a fresh folder that is also the working directory."""
+    monkeypatch.chdir(tmp_path)
+    sf.write("m.wav", speech_like(1.0), 16000, subtype="PCM_16")
+    assert main(["encode", "m.wav", "m.cdc"]) == 0
+    return tmp_path
+
+
+def run(args, capsys):
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, err
+
+
+def one_line_error(err: str, *words: str) -> bool:
+    return (err.startswith("codec: error: ") and err.count("\n") == 1 and "Traceback" not in err
+            and ".part" not in err and all(w in err for w in words))
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.is_symlink()}
+
+
+@pytest.mark.parametrize("command,src,spelling", [
+    ("encode", "m.wav", "m.wav"), ("encode", "m.wav", "./m.wav"),
+    ("encode", "m.wav", "../{dir}/m.wav"), ("encode", "m.wav", "hard.cdc"),
+    ("encode", "m.wav", "link.cdc"), ("decode", "m.cdc", "m.cdc"), ("decode", "m.cdc", "hard.cdc"),
+    ("decode", "m.cdc", "link.cdc")])
+def test_the_input_is_never_the_output(files, capsys, command, src, spelling):
+    os.link(src, "hard.cdc")
+    os.symlink(src, "link.cdc")
+    before = snapshot(files)
+    rc, err = run([command, src, spelling.format(dir=files.name), "--force"], capsys)
+    assert rc == 1 and one_line_error(err, "it is ", "input"), err
+    assert snapshot(files) == before and os.path.islink("link.cdc")
+
+
+def test_stdin_redirected_from_the_output_is_refused(files):
+    """`codec decode - m.cdc --force < m.cdc` and `codec encode m.wav - >> m.wav`."""
+    before = snapshot(files)
+    with open("m.cdc", "rb") as stdin:
+        p = subprocess.run([sys.executable, "-m", "codec", "decode", "-", "m.cdc", "--force"],
+                           stdin=stdin, capture_output=True, cwd=files)
+    assert p.returncode == 1 and b"input" in p.stderr and b"Traceback" not in p.stderr
+    with open("m.wav", "ab") as stdout:
+        p = subprocess.run([sys.executable, "-m", "codec", "encode", "m.wav", "-"],
+                           stdout=stdout, stderr=subprocess.PIPE, cwd=files)
+    assert p.returncode == 1 and b"stdout" in p.stderr and b"input" in p.stderr
+    assert snapshot(files) == before
+
+
+def test_character_device_is_written_in_place_without_force(files, capsys):
+    assert run(["decode", "m.cdc", "/dev/null"], capsys)[0] == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_fifo_is_written_in_place(files, capsys):
+    os.mkfifo("pipe")
+    got = {}
+
+    def reader():
+        with open("pipe", "rb") as f:
+            got["data"] = f.read()
+    t = threading.Thread(target=reader)
+    t.start()
+    rc, err = run(["decode", "m.cdc", "pipe"], capsys)
+    t.join(30)
+    assert rc == 0, err
+    assert stat.S_ISFIFO(os.stat("pipe").st_mode) and got["data"][:4] == b"RIFF"
+
+
+def test_symlinked_output_writes_its_target(files, capsys):
+    (files / "real.wav").write_bytes(b"old")
+    os.symlink("real.wav", "alias.wav")
+    assert run(["decode", "m.cdc", "alias.wav", "--force"], capsys)[0] == 0
+    assert os.path.islink("alias.wav") and sf.info("real.wav").frames == 16000
+
+
+def test_refused_kinds_of_output(files, capsys):
+    os.mkdir("folder")
+    for dest, words in [("folder", ("folder", "directory")),
+                        ("missing/x.wav", ("missing/x.wav", "folder missing does not exist")),
+                        ("x.mp3", ("x.mp3", ".wav, .flac or .ogg")),
+                        ("x.wav.part", ("x.wav.part", ".part"))]:
+        rc, err = run(["decode", "m.cdc", dest], capsys)
+        assert rc == 1 and err.startswith("codec: error: ") and err.count("\n") == 1, (dest, err)
+        assert all(w in err for w in words), (dest, err)
+    rc, err = run(["encode", "m.wav", "folder"], capsys)
+    assert rc == 1 and one_line_error(err, "folder", "directory")
+    assert sorted(os.listdir()) == ["folder", "m.cdc", "m.wav"]
+
+
+def test_a_bitstream_is_not_named_as_audio(files, capsys):
+    rc, err = run(["encode", "m.wav", "out.wav"], capsys)
+    assert rc == 1 and one_line_error(err, "out.wav", "out.cdc") and not os.path.exists("out.wav")
+
+
+def test_block_devices_and_sockets_are_refused(tmp_path):
+    import socket
+    sock = socket.socket(socket.AF_UNIX)
+    path = tmp_path / "s"
+    sock.bind(str(path))
+    try:
+        with pytest.raises(ArgumentError, match="is a socket"):
+            Output(path, force=True)
+    finally:
+        sock.close()
+    block = next((f"/dev/{n}" for n in sorted(os.listdir("/dev"))
+                  if stat.S_ISBLK(os.lstat(f"/dev/{n}").st_mode)), None)
+    if block:  # only checked, never opened
+        with pytest.raises(ArgumentError, match="is a block device"):
+            Output(block, force=True)
+
+
+def test_regular_files_need_force_and_are_replaced_atomically(files, capsys):
+    (files / "out.wav").write_bytes(b"keep me")
+    rc, err = run(["decode", "m.cdc", "out.wav"], capsys)
+    assert rc == 1 and one_line_error(err, "out.wav", "--force")
+    assert (files / "out.wav").read_bytes() == b"keep me"
+    inode = os.stat("out.wav").st_ino
+    assert run(["decode", "m.cdc", "out.wav", "--force"], capsys)[0] == 0
+    assert os.stat("out.wav").st_ino != inode and sf.info("out.wav").frames == 16000
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_outputs_get_the_umasks_mode(files, capsys, mask):
+    old = os.umask(mask)
+    try:
+        assert run(["decode", "m.cdc", "a.wav"], capsys)[0] == 0
+        assert run(["encode", "m.wav", "a.cdc"], capsys)[0] == 0
+    finally:
+        os.umask(old)
+    for name in ("a.wav", "a.cdc"):
+        assert stat.S_IMODE(os.stat(name).st_mode) == 0o666 & ~mask, name
+
+
+@pytest.mark.parametrize("ext,fmt", [(".wav", "WAV"), (".flac", "FLAC"), (".ogg", "OGG"),
+                                     (".WAV", "WAV"), ("", "WAV")])
+def test_extension_picks_the_format(files, capsys, ext, fmt):
+    assert run(["decode", "m.cdc", f"out{ext}"], capsys)[0] == 0
+    info = sf.info(f"out{ext}")
+    assert (info.format, info.frames, info.samplerate) == (fmt, 16000, 16000)
+
+
+def test_receive_refuses_a_bad_output_before_listening(files, capsys):
+    rc, err = run(["receive", "x.mp3", "--listen", "127.0.0.1:0", "--wait", "0"], capsys)
+    assert rc == 1 and one_line_error(err, "x.mp3")
+    rc, err = run(["receive", "m.wav", "--listen", "127.0.0.1:0", "--wait", "0"], capsys)
+    assert rc == 1 and one_line_error(err, "m.wav", "--force")
+
+
+def test_interrupted_encode_and_decode_remove_partial_output(files, capsys, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(api, "encode_blocks", interrupt)
+        rc, err = run(["encode", "m.wav", "x.cdc"], capsys)
+    assert rc == 130 and "interrupted" in err
+
+    def partial(f, blocks, rate, *fmt):
+        f.write(b"RIFF partial")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(api, "write_wav_blocks", partial)
+    rc, err = run(["decode", "m.cdc", "x.wav"], capsys)
+    assert rc == 130 and sorted(os.listdir()) == ["m.cdc", "m.wav"]
+
+
+def test_interrupted_send_exits_130_after_sending_end(files, capsys, monkeypatch):
+    from codec.net import sender
+    real = sender.Sender.send_frame
+
+    def send_frame(self, frame):
+        if self.stats.frames == 10:
+            raise KeyboardInterrupt
+        real(self, frame)
+    monkeypatch.setattr(sender.Sender, "send_frame", send_frame)
+    rc, err = run(["send", "m.wav", "--to", "127.0.0.1:9", "--no-pace"], capsys)
+    assert rc == 130 and "10 frames" in err and "(interrupted)" in err
+
+
+def test_sigterm_removes_partial_output(tmp_path, shipped_model):
+    """A long decode killed with SIGTERM while writing leaves no output, no temporary file."""
+    frames = 50 * 3600
+    header = bitstream.Header(shipped_model.model_id, 16000, frames * 320, 3, 10, frames)
+    src = tmp_path / "hour.cdc"
+    src.write_bytes(bitstream.write_bitstream(header, np.zeros((3, frames), np.int64)))
+    p = subprocess.Popen([sys.executable, "-m", "codec", "decode", str(src), str(tmp_path / "o.wav")],
+                         cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".o.wav.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p.terminate()
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["hour.cdc"]
+
+
+def test_broken_pipe_is_one_line(files):
+    p = subprocess.run(f"{sys.executable} -m codec decode m.cdc - --rate 384000 | head -c 10",
+                       shell=True, capture_output=True, cwd=files)
+    assert p.stderr.decode() == "codec: error: the output pipe was closed before the end\n"
