@@ -285,3 +285,15 @@ def test_send_notes_conversion_and_explains_bitrates(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "note: downmixing 2 channels to mono, resampling 44100 Hz to 16000 Hz" in err
     assert "3.00 kbps codec payload" in err and "with packet headers (as codec receive" in err
+
+
+def test_import_from_the_folder_that_holds_the_clone(tmp_path):
+    """With the README's install (editable_mode=compat), a clone named ``codec`` in the working
+    directory is not taken for an empty namespace package."""
+    if any("__editable__" in type(f).__module__ or "__editable__" in getattr(f, "__module__", "")
+           for f in sys.meta_path):
+        pytest.skip("installed with an import hook, not the README's editable_mode=compat")
+    (tmp_path / "codec").symlink_to(ROOT, target_is_directory=True)
+    p = subprocess.run([sys.executable, "-c", "import codec; print(codec.compress)"],
+                       capture_output=True, cwd=tmp_path, text=True)
+    assert p.returncode == 0 and "function compress" in p.stdout, p.stderr
