@@ -2,10 +2,12 @@
 
 ``EncoderStream`` / ``DecoderStream`` take any whole number of frames per call and are what the
 file encoder and decoder use for long inputs. ``StreamEncoder`` / ``StreamDecoder`` are the
-one-frame-one-packet API of a live call (Lyra's shape): 320 samples in, one payload out; one
-payload (or ``None`` for a lost packet) in, 320 samples out. They run a per-frame backend:
-ONNX Runtime (``nn/onnx_runtime.py``, with ``pip install 'codec[fast]'``), else TorchScript
-(``nn/fast.py``). Both compute the offline model's arithmetic; tests hold them to it.
+one-frame-one-packet API of a live call (Lyra's shape): one frame (``model.hop`` samples) in,
+one payload out; one payload (or ``None`` for a lost packet) in, one frame out, ``delay``
+samples late for a kind with a synthesis delay. They run a per-frame backend: ONNX Runtime on
+graphs exported from the model's own ``step`` (``nn/export.py``, ``nn/onnx_runtime.py``, with
+``pip install 'codec[fast]'``), else the torch modules' ``step`` itself (``"eager"``, the
+reference). Tests hold both to the offline model.
 
 Each stream owns its state; the model is shared read-only, so it stays usable offline and by any
 number of other streams.
@@ -21,7 +23,6 @@ from .io import check_signal, to_float32
 from .model import Codec
 from .net.packet import frame_payload, payload_codes
 from .nn import onnx_runtime
-from .nn.fast import TorchFrameDecoder, TorchFrameEncoder
 
 
 class EncoderStream:
@@ -32,40 +33,83 @@ class EncoderStream:
         self.state = model.encoder.init_state(1)
 
     @torch.inference_mode()
-    def push(self, wav: np.ndarray) -> np.ndarray:
+    def push(self, wav: np.ndarray, num_codebooks: int | None = None) -> np.ndarray:
+        k = self.num_codebooks if num_codebooks is None else num_codebooks
         if len(wav) % self.model.hop:
             raise ValueError(f"chunk of {len(wav)} samples is not a multiple of {self.model.hop}")
         if len(wav) == 0:
-            return np.zeros((self.num_codebooks, 0), np.int64)
+            return np.zeros((k, 0), np.int64)
         x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)).view(1, 1, -1)
         z = self.model.encoder.step(x, self.state)
-        return self.model.quantizer.encode(z, self.num_codebooks)[0].numpy()
+        return self.model.quantizer.encode(z, k)[0].numpy()
 
 
 class DecoderStream:
-    """Codes ``[K, frames]`` -> waveform ``[frames * hop]``, state carried over."""
+    """Codes ``[K, frames]`` -> waveform, state carried over.
 
-    def __init__(self, model: Codec):
+    ``aligned`` (files): the output lines up with the encoder's input, so the first ``delay``
+    samples of the decoder are dropped and ``finish()`` returns the last ``delay`` samples (the
+    overlap-add tail, which has no later frame to complete it). Not aligned (live frames): each
+    call returns ``frames * hop`` samples, ``delay`` samples late.
+    """
+
+    def __init__(self, model: Codec, aligned: bool = True):
         self.model = model
         self.state = model.decoder.init_state(1)
+        self._skip = model.delay if aligned else 0
+        self._aligned = aligned
 
     @torch.inference_mode()
     def push(self, codes: np.ndarray) -> np.ndarray:
         if codes.shape[-1] == 0:
             return np.zeros(0, np.float32)
         z = self.model.quantizer.decode(torch.from_numpy(np.asarray(codes, np.int64))[None])
-        return self.model.decoder.step(z, self.state)[0, 0].numpy()
+        wav = self.model.decoder.step(z, self.state)[0, 0].numpy()
+        if self._skip:
+            drop, self._skip = min(self._skip, len(wav)), self._skip - min(self._skip, len(wav))
+            wav = wav[drop:]
+        return wav
+
+    @torch.inference_mode()
+    def finish(self) -> np.ndarray:
+        """The last ``delay`` samples of an aligned stream (none for a kind without delay)."""
+        if not (self._aligned and self.model.delay):
+            return np.zeros(0, np.float32)
+        return self.model.decoder.flush(self.state)[0, 0].numpy()[self._skip:]
 
 
-BACKENDS = ("auto", "onnxruntime", "torch")
+class EagerFrameEncoder:
+    """One frame -> its ``K`` codes through the torch modules' ``step`` (the reference)."""
+
+    def __init__(self, model: Codec):
+        self._stream = EncoderStream(model, model.config.num_codebooks)
+
+    def prepare(self, num_codebooks: int) -> None:
+        """Nothing to build: the modules serve every number of codebooks."""
+
+    def codes(self, frame: np.ndarray, num_codebooks: int) -> np.ndarray:
+        return self._stream.push(frame, num_codebooks)[:, 0]
+
+
+class EagerFrameDecoder:
+    """``K`` codes -> one frame through the torch modules' ``step``, ``delay`` samples late."""
+
+    def __init__(self, model: Codec):
+        self._stream = DecoderStream(model, aligned=False)
+
+    def samples(self, codes: np.ndarray) -> np.ndarray:
+        return self._stream.push(codes[:, None])
+
+
+BACKENDS = ("auto", "onnxruntime", "eager")
 
 
 def resolve_backend(backend: str) -> str:
-    """``"auto"`` is ONNX Runtime when installed, else TorchScript."""
+    """``"auto"`` is ONNX Runtime when installed, else the eager torch modules."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     if backend == "auto":
-        return "onnxruntime" if onnx_runtime.available() else "torch"
+        return "onnxruntime" if onnx_runtime.available() else "eager"
     if backend == "onnxruntime" and not onnx_runtime.available():
         raise ImportError("the onnxruntime backend needs: pip install 'codec[fast]'")
     return backend
@@ -92,7 +136,7 @@ class StreamEncoder:
         self.backend = resolve_backend(backend)
         self._bits = model.config.codebook_bits
         self._engine = (onnx_runtime.OnnxFrameEncoder(model) if self.backend == "onnxruntime"
-                        else TorchFrameEncoder(model))
+                        else EagerFrameEncoder(model))
         self.bitrate = bitrate
 
     @property
@@ -122,15 +166,20 @@ class StreamDecoder:
     Concealment repeats the last good codes through the decoder (so its state stays continuous
     and nothing clicks) while fading out: full level for the first lost frame, then down to
     silence over ``fade_frames`` frames. The next good frame fades back in over one frame.
+
+    ``delay``: samples by which the output lags the encoder's input (the kind's synthesis delay;
+    0 for SEANet): the frame returned for packet ``n`` ends ``delay`` samples before the end of
+    the frame that packet ``n`` encoded.
     """
 
     def __init__(self, model: Codec, fade_frames: int = 5, backend: str = "auto"):
         self.model, self.fade_frames = check_model(model), check_int(fade_frames, "fade_frames", 1)
         self.frame_size = model.hop
+        self.delay = model.delay
         self.backend = resolve_backend(backend)
         self._bits = model.config.codebook_bits
         self._engine = (onnx_runtime.OnnxFrameDecoder(model) if self.backend == "onnxruntime"
-                        else TorchFrameDecoder(model))
+                        else EagerFrameDecoder(model))
         self._last_codes: np.ndarray | None = None
         self._lost_run = 0
         self._gain = 1.0

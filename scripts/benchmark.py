@@ -5,7 +5,7 @@ to CPU 0 with ``taskset -c 0``):
 
 (a) streaming: per-frame ``StreamEncoder.encode`` and ``StreamDecoder.decode`` times over about
     30 s of speech at 6 kbps (median and p99, after a 1 s warm-up on other instances), for each
-    per-frame backend (ONNX Runtime when installed, TorchScript), and the same for Lyra v2 at
+    per-frame backend (ONNX Runtime when installed, the eager torch modules), and the same for Lyra v2 at
     6 kbps (encoder + quantizer encode; quantizer decode + LyraGAN). The systems take turns
     over 3 rounds, so the ratios compare them under the same machine load;
 (b) offline: ``python -m codec encode`` then ``decode`` of a long 16 kHz WAV (speech repeated,
@@ -106,7 +106,7 @@ def lyra_stream():
 
 def codec_systems() -> dict:
     """Display name -> per-frame backend of this codec, the default (``auto``) one first."""
-    names = {"onnxruntime": "This codec (onnxruntime)", "torch": "This codec (torch)"}
+    names = {"onnxruntime": "This codec (onnxruntime)", "eager": "This codec (eager torch)"}
     default = resolve_backend("auto")
     return {names[b]: b for b in [default, *(b for b in names if b != default)]}
 

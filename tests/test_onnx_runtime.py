@@ -5,18 +5,18 @@ import pytest
 import torch
 
 from codec.nn import onnx_runtime
-from codec.nn.fast import TorchFrameDecoder, TorchFrameEncoder
-from codec.streaming import StreamDecoder, StreamEncoder, resolve_backend
+from codec.streaming import (EagerFrameDecoder, EagerFrameEncoder, StreamDecoder, StreamEncoder,
+                             resolve_backend)
 
 from conftest import make_tiny_model, speech_like
 
 pytestmark = pytest.mark.skipif(not onnx_runtime.available(), reason="pip install 'codec[fast]'")
 
 
-def test_encoder_latents_and_codes_match_the_torch_runner(tiny_model):
+def test_encoder_codes_match_the_eager_modules(tiny_model):
     frames = speech_like(1.0, seed=7).reshape(-1, 320)
     k = tiny_model.config.num_codebooks
-    ort_enc, torch_enc = onnx_runtime.OnnxFrameEncoder(tiny_model), TorchFrameEncoder(tiny_model)
+    ort_enc, torch_enc = onnx_runtime.OnnxFrameEncoder(tiny_model), EagerFrameEncoder(tiny_model)
     a = np.stack([ort_enc.codes(f, k) for f in frames])
     b = np.stack([torch_enc.codes(f, k) for f in frames])
     assert a.dtype == np.int64 and a.shape == (len(frames), k)
@@ -30,7 +30,7 @@ def test_decoder_matches_offline_decode_for_any_code_count(tiny_model):
     dec = onnx_runtime.OnnxFrameDecoder(tiny_model)
     ks = [levels, 1, 3, levels, 2] * 8  # the code count changes from frame to frame
     out = np.concatenate([dec.samples(codes[:k, i]) for i, k in enumerate(ks)])
-    ref = TorchFrameDecoder(tiny_model)
+    ref = EagerFrameDecoder(tiny_model)
     expected = np.concatenate([ref.samples(codes[:k, i]) for i, k in enumerate(ks)])
     np.testing.assert_allclose(out, expected, atol=1e-5)
     whole = torch.from_numpy(codes[:, :1].repeat(40, axis=1))[None]  # constant K: offline pass
@@ -80,10 +80,43 @@ def test_new_weights_give_new_sessions(tmp_path):
 
 def test_backend_names(monkeypatch):
     assert resolve_backend("auto") == "onnxruntime"
-    assert resolve_backend("torch") == "torch"
+    assert resolve_backend("eager") == "eager"
     with pytest.raises(ValueError, match="backend"):
         resolve_backend("tflite")
     monkeypatch.setattr(onnx_runtime, "available", lambda: False)
-    assert resolve_backend("auto") == "torch"
+    assert resolve_backend("auto") == "eager"
     with pytest.raises(ImportError, match="codec\\[fast\\]"):
         resolve_backend("onnxruntime")
+
+
+SPECTRAL = [dict(encoder="spectral", decoder="spectral", hop_size=320, transform=t, width=16,
+                 encoder_blocks=1, decoder_blocks=2, dim=16, num_codebooks=18,
+                 codebook_size=1024, code_dim=4) for t in ("stft", "mdct")]
+
+
+@pytest.mark.parametrize("fields", [{}, *SPECTRAL], ids=["seanet", "stft", "mdct"])
+def test_every_kind_exports_and_its_graphs_equal_the_eager_step(tmp_path, fields):
+    """The exported graphs are the modules' own step: same codes, same samples (and the same
+    synthesis delay), for every registered kind."""
+    from dataclasses import replace
+    from conftest import TINY
+    from codec.model import build_codec, load_model, save_model
+    torch.manual_seed(0)
+    model = build_codec(replace(TINY, **fields)).train()
+    for _ in range(2):
+        model(torch.randn(16, 1, 16000) * 0.1)
+    save_model(model.eval(), tmp_path)
+    model = load_model(tmp_path)
+    frames = speech_like(0.5, seed=3).reshape(-1, model.hop)
+    k = model.config.num_codebooks
+    ort_enc, eager_enc = onnx_runtime.OnnxFrameEncoder(model), EagerFrameEncoder(model)
+    a = np.stack([ort_enc.codes(f, k) for f in frames])
+    b = np.stack([eager_enc.codes(f, k) for f in frames])
+    assert (a != b).any(axis=1).mean() <= 0.05  # float near-ties only
+    ort_dec, eager_dec = onnx_runtime.OnnxFrameDecoder(model), EagerFrameDecoder(model)
+    out = np.concatenate([ort_dec.samples(c[:6]) for c in b])
+    ref = np.concatenate([eager_dec.samples(c[:6]) for c in b])
+    np.testing.assert_allclose(out, ref, atol=1e-4)
+    offline = model.decoder(model.quantizer.decode(torch.from_numpy(b[:, :6].T)[None]))
+    np.testing.assert_allclose(ref, offline[0, 0].detach().numpy(), atol=1e-4)
+    assert StreamDecoder(model, backend="onnxruntime").delay == model.delay

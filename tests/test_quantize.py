@@ -120,7 +120,7 @@ def test_low_dimensional_model_saves_loads_and_streams(tmp_path):
     codes = loaded.encode(wav, 6)
     torch.testing.assert_close(codes, model.encode(wav, 6))
     offline = loaded.decode(codes)[0, 0].numpy()
-    backends = ["torch"] + (["onnxruntime"] if onnx_runtime.available() else [])
+    backends = ["eager"] + (["onnxruntime"] if onnx_runtime.available() else [])
     for backend in backends:
         enc = StreamEncoder(loaded, 3.0, backend)  # 3 kbps: all 6 levels
         streamed = np.stack([enc.encode_codes(f) for f in wav.numpy().reshape(-1, 320)], axis=1)

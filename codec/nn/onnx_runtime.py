@@ -2,14 +2,14 @@
 
 A 20 ms frame costs a few hundred microseconds of arithmetic spread over about a hundred small
 operations, so per-call overheads decide the speed. ONNX Runtime runs the whole frame (the
-encoder and the VQ search, or the codebook lookup and the decoder) as one static graph
-(``onnx_graph.py``) at well under a microsecond per operation.
+encoder and the VQ search, or the codebook lookup and the decoder) as one graph exported from
+the model's own ``step`` (``export.py``) at well under a microsecond per operation.
 
 The streaming state never leaves ONNX Runtime's view: each stream owns two sets of state buffers
 and two I/O bindings, one reading set A and writing set B, the other the reverse, and alternates
 between them. A frame then costs one copy of the input and one ``run_with_iobinding``.
 
-Sessions are built once per model, weights and number of codebooks, and shared by all streams.
+Sessions are built once per model and weights, and shared by all streams.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from torch import nn
 
-from .onnx_graph import FrameGraph, decoder_graph, encoder_graph
+from .export import FrameGraph, decoder_graph, encoder_graph
 from .weights_cache import cached
 
 
@@ -103,27 +103,22 @@ def _runner(model: nn.Module, variant: tuple, build: Callable[[], FrameGraph]) -
 class OnnxFrameEncoder:
     """One frame of float32 samples -> its ``K`` codes, on ONNX Runtime.
 
-    The VQ search is unrolled in the graph, so each ``K`` has its own session: ``prepare(K)``
-    builds it (about 0.1 s, once per model) before the first frame that needs it. Like the
-    TorchScript runner, a stream keeps the sessions of the weights it started with.
+    The graph searches every level (coarse first), so the first ``K`` of its codes are a
+    ``K``-level search: one session serves every bitrate, and a bitrate switch keeps the state.
+    Like every runner, a stream keeps the session of the weights it started with.
     """
 
     def __init__(self, model: nn.Module):
-        self.model = model
         self._state = StreamState()
-        self._runners: dict[int, FrameRunner] = {}
+        self._runner = _runner(model, ("encoder",), lambda: encoder_graph(model))
 
     def prepare(self, num_codebooks: int) -> FrameRunner:
-        runner = self._runners.get(num_codebooks)
-        if runner is None:
-            runner = self._runners[num_codebooks] = _runner(
-                self.model, ("encoder", num_codebooks),
-                lambda: encoder_graph(self.model, num_codebooks))
-        return runner
+        """Nothing per ``K``: the one session is built with the encoder."""
+        return self._runner
 
     def codes(self, frame: np.ndarray, num_codebooks: int) -> np.ndarray:
         frame = frame.reshape(1, 1, -1)
-        return self._state.run(num_codebooks, self.prepare(num_codebooks), frame).copy()
+        return self._state.run("frame", self._runner, frame)[:num_codebooks].copy()
 
 
 class OnnxFrameDecoder:

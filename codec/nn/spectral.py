@@ -179,7 +179,8 @@ class SpectralEncoder(nn.Module):
     def features(self, padded: torch.Tensor) -> torch.Tensor:
         """``[B, 1, half + F * hop]`` (``half`` samples of history first) -> ``[B, 2 * coef, F]``:
         the compressed coefficients of the two transform frames of each latent frame."""
-        frames = padded[:, 0].unfold(-1, self.hop, self.half)       # [B, 2F, hop]
+        halves = padded[:, 0].reshape(padded.shape[0], -1, self.half)  # [B, 2F + 1, half]
+        frames = torch.cat([halves[:, :-1], halves[:, 1:]], -1)        # [B, 2F, hop]
         c = self.transform.compress(self.transform.analysis(frames))  # [B, 2F, coef]
         b, n, k = c.shape
         return c.reshape(b, n // 2, 2 * k).transpose(1, 2)

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Compare saved models on whole utterances of held-out training speakers: the model-selection
+harness (``eval/`` never chooses).
+
+The held-out speakers are the ones ``scripts/train.py`` holds out (same manifest, same split).
+From them, ``--files`` utterances of 2-10 s, one per speaker first, are scored as they are and as
+a telephone-band copy (8 kHz, 300-3400 Hz, back to 16 kHz), at every bitrate of each model:
+WB-PESQ, STOI, SI-SDR, log-mel distance and the output level minus the input level (RMS, dB).
+Each model runs offline (``Codec.encode`` / ``Codec.decode``, aligned and as long as the input).
+
+    python scripts/compare_models.py codec/weights runs/bake-stft/best --json out/heldout.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from torchaudio import functional as AF
+
+from codec.evaluation.metrics import score
+from codec.model import load_model
+from codec.train.data import list_utterances, split_by_speaker
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def telephone_band(wav: np.ndarray, rate: int) -> np.ndarray:
+    """8 kHz, 300-3400 Hz (two biquads each side), then back to ``rate``."""
+    x = AF.resample(torch.from_numpy(wav), rate, 8000)
+    for _ in range(2):
+        x = AF.lowpass_biquad(AF.highpass_biquad(x, 8000, 300.0), 8000, 3400.0)
+    return AF.resample(x, 8000, rate).numpy().astype(np.float32)
+
+
+def heldout_files(manifest: Path, holdout: float, count: int) -> list[Path]:
+    """``count`` held-out utterances of 2-10 s, round-robin over speakers (sorted, stable)."""
+    _, held = split_by_speaker(list_utterances(manifest), holdout)
+    by_speaker: dict[str, list[Path]] = {}
+    for u in sorted(held, key=lambda u: str(u.path)):
+        if 2.0 <= sf.info(str(u.path)).duration <= 10.0:
+            by_speaker.setdefault(u.speaker, []).append(u.path)
+    picked, rank = [], 0
+    while len(picked) < count and any(len(v) > rank for v in by_speaker.values()):
+        picked += [v[rank] for _, v in sorted(by_speaker.items()) if len(v) > rank]
+        rank += 1
+    return picked[:count]
+
+
+def level_db(x: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12)
+
+
+@torch.no_grad()
+def run_model(model, clips: dict[str, list[np.ndarray]], rate: int) -> list[dict]:
+    rows = []
+    for kbps in model.config.bitrates:
+        k = model.config.codebooks_for(kbps)
+        for band, wavs in clips.items():
+            scores = []
+            for wav in wavs:
+                codes = model.encode(torch.from_numpy(wav), k)
+                out = model.decode(codes, len(wav))[0, 0].numpy()
+                s = score(wav, out, rate).as_dict()
+                s["level_db"] = level_db(out) - level_db(wav)
+                scores.append(s)
+            rows.append({"kbps": kbps, "band": band, **{
+                m: float(np.mean([s[m] for s in scores])) for m in scores[0]},
+                "abs_level_db": float(np.mean([abs(s["level_db"]) for s in scores]))})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("models", nargs="+", type=Path, help="saved model directories")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/train.tsv")
+    p.add_argument("--holdout", type=float, default=0.05)
+    p.add_argument("--files", type=int, default=24)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    files = heldout_files(args.data, args.holdout, args.files)
+    if not files:
+        p.error(f"no held-out utterances of 2-10 s in {args.data}")
+    rate = load_model(args.models[0]).config.sample_rate
+    wide = []
+    for f in files:
+        wav, sr = sf.read(str(f), dtype="float32", always_2d=True)
+        wav = wav.mean(1)
+        wide.append(AF.resample(torch.from_numpy(wav), sr, rate).numpy() if sr != rate else wav)
+    clips = {"wide": wide, "phone": [telephone_band(w, rate) for w in wide]}
+    print(f"{len(files)} held-out utterances ({sum(map(len, wide)) / rate:.0f} s) from "
+          f"{len({f.parent for f in files})} folders of {args.data}\n")
+    print("| model | kbps | band | WB-PESQ | STOI | SI-SDR dB | log-mel | level dB | abs level dB |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    results = {}
+    for directory in args.models:
+        model = load_model(directory)
+        name = f"{directory} ({model.model_id.hex()[:8]})"
+        results[name] = run_model(model, clips, rate)
+        for r in results[name]:
+            print(f"| {name} | {r['kbps']:g} | {r['band']} | {r['pesq']:.3f} | {r['stoi']:.3f} | "
+                  f"{r['si_sdr']:.2f} | {r['log_mel']:.3f} | {r['level_db']:+.2f} | "
+                  f"{r['abs_level_db']:.2f} |", flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"files": [str(f) for f in files], "results": results},
+                                        indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
