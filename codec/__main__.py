@@ -58,7 +58,7 @@ class _Bar:
 
 def cmd_encode(args) -> None:
     from .api import encode_file
-    from .io import conversion_note
+    from .audio import conversion_note
     bar = _Bar()
 
     def on_open(f) -> None:

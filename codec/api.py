@@ -17,7 +17,7 @@ import numpy as np
 from . import bitstream
 from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatError,
                      check_bitrate, check_bytes, check_model, check_sample_rate)
-from .io import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_blocks, open_audio,
+from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_blocks, open_audio,
                  read_all, read_blocks, resample_blocks, to_float32, write_wav_blocks)
 from .model import Codec, load_model as _load_model
 from .streaming import DecoderStream, EncoderStream

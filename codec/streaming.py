@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .errors import check_bitrate, check_bytes, check_int, check_model
-from .io import check_signal, to_float32
+from .audio import check_signal, to_float32
 from .model import Codec
 from .net.packet import frame_payload, payload_codes
 from .nn import onnx_runtime

@@ -206,7 +206,7 @@ def load_input(paths: list[Path], seconds: float):
     """16 kHz mono int16 speech: the files (default samples/*.flac) concatenated, repeated up to
     ``seconds``."""
     import numpy as np
-    from codec.io import open_audio, read_blocks
+    from codec.audio import open_audio, read_blocks
     paths = paths or sorted(SAMPLES.glob("*.flac"))
     if not paths:
         sys.exit("no input: give speech files (samples/*.flac is missing)")

@@ -134,7 +134,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="folder for sent.wav and received.wav (default: temp)")
     args = p.parse_args()
 
-    from codec.io import open_audio, read_blocks
+    from codec.audio import open_audio, read_blocks
     src = args.input or default_input()
     with open_audio(src) as f:
         sent = np.concatenate(list(read_blocks(f)))[: int(args.seconds * 16000)]

@@ -5,7 +5,7 @@ import pytest
 
 from codec import api, bitstream
 from codec.errors import AudioInputError, FormatError
-from codec.io import Resampler
+from codec.audio import Resampler
 from torchaudio.functional import resample
 import torch
 

@@ -16,7 +16,7 @@ import soundfile as sf
 from codec import api, bitstream
 from codec.__main__ import main
 from codec.errors import ArgumentError
-from codec.io import Output
+from codec.audio import Output
 
 from conftest import ROOT, speech_like
 

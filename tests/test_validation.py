@@ -16,7 +16,7 @@ import codec
 from codec import api
 from codec.__main__ import build_parser, main
 from codec.errors import ArgumentError, AudioInputError, FormatError
-from codec.io import KERNEL_LIMIT, Resampler, sinc_resample
+from codec.audio import KERNEL_LIMIT, Resampler, sinc_resample
 
 from conftest import ROOT, speech_like
 

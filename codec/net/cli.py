@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ..io import Output, audio_format_for, conversion_note
+from ..audio import Output, audio_format_for, conversion_note
 from .receiver import DEFAULT_PORT, IDLE_TIMEOUT, Receiver
 from .sender import parse_address, send_file, send_pcm
 from .stats import format_summary

@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import FormatError
-from ..io import Output, audio_format_for, write_wav_blocks
+from ..audio import Output, audio_format_for, write_wav_blocks
 from ..streaming import StreamDecoder
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
 from .packet import (AudioPacket, EndPacket, StartPacket, codebooks_from_payload_length,

@@ -22,7 +22,7 @@ import numpy as np
 from ..api import exact_length
 from ..bitstream import output_samples_for
 from ..errors import ArgumentError, check_int, check_sample_rate
-from ..io import open_audio, read_blocks, resample_blocks
+from ..audio import open_audio, read_blocks, resample_blocks
 from ..streaming import StreamEncoder
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
 from .stats import FRAME_S

@@ -7,7 +7,6 @@ single gather: no per-sample Python work and no data-loader processes.
 from __future__ import annotations
 
 import csv
-import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,9 +109,4 @@ def fixed_crops(corpus: SpeechCorpus, count: int, length: int, seed: int = 0) ->
     """The same ``count`` crops every time: a stable validation batch."""
     g = torch.Generator().manual_seed(seed)
     return corpus.crops(count, length, g)
-
-
-def frames_in(seconds: float, hop: int, sample_rate: int = 16000) -> int:
-    """Crop length in samples: ``seconds`` rounded up to whole frames."""
-    return math.ceil(seconds * sample_rate / hop) * hop
 

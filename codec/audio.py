@@ -1,6 +1,6 @@
 """Audio files in and out, block by block: read, downmix, resample, write; and safe outputs.
 
-Long files are never held whole: ``read_blocks`` yields 16 kHz mono float32 blocks, and the
+Long files are never held whole: ``read_blocks`` yields mono float32 blocks at the model's rate, and the
 ``Resampler`` gives exactly the samples that ``torchaudio.functional.resample`` gives on the whole
 signal, because each block is resampled with enough context on both sides. Inputs that are not
 audio, or that hold NaN or infinity, raise ``AudioInputError`` with a one-line reason.
@@ -19,7 +19,6 @@ import stat
 import sys
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -39,7 +38,7 @@ SIGNAL_DTYPES = ("float16", "float32", "float64", "int16")
 
 def sinc_resample(x: np.ndarray, orig: int, new: int) -> np.ndarray:
     """``torchaudio.functional.resample(x, orig, new)`` for coprime rates, without its
-    ``[new, orig + 2 width]`` kernel (gigabytes for, say, 44101 -> 16000 Hz): each output
+    ``[new, orig + 2 width]`` kernel (gigabytes for, say, 44101 -> 16001 Hz): each output
     sample's taps are computed from the same Hann-windowed sinc, a bounded number at a time."""
     base = min(orig, new) * 0.99
     width = math.ceil(6 * orig / base)
@@ -113,13 +112,6 @@ class Resampler:
         return out
 
 
-@dataclass
-class AudioInfo:
-    sample_rate: int
-    channels: int
-    frames: int  # samples per channel
-
-
 # -- inputs ------------------------------------------------------------------------------------
 def check_input_path(path, error: type = AudioInputError) -> os.stat_result:
     """An input file that exists, is not a directory and is not empty (one-line errors)."""
@@ -187,7 +179,7 @@ def _reason(e: sf.LibsndfileError) -> str:
         else text.rstrip(".")
 
 
-def read_blocks(f: sf.SoundFile, sample_rate: int = 16000,
+def read_blocks(f: sf.SoundFile, sample_rate: int,
                 block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
     """Mono float32 blocks at ``sample_rate`` from an open file, downmixed and resampled."""
     return resample_blocks(_mono_blocks(f, max(1, int(block_seconds * f.samplerate))),
@@ -195,7 +187,7 @@ def read_blocks(f: sf.SoundFile, sample_rate: int = 16000,
 
 
 def conversion_note(channels: int, rate: int, target: int) -> str | None:
-    """``note: downmixing 2 channels to mono, resampling 44100 Hz to 16000 Hz``, or None."""
+    """``note: downmixing 2 channels to mono, resampling 44100 Hz to 22050 Hz``, or None."""
     notes = []
     if channels > 1:
         notes.append(f"downmixing {channels} channels to mono")
