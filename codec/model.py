@@ -161,8 +161,13 @@ def model_id_for(weights: bytes, config: CodecConfig | dict) -> bytes:
     return hashlib.sha256(canon + b"\0" + weights).digest()[:8]
 
 
-def save_model(model: Codec, directory: Path, extra: dict | None = None) -> bytes:
-    """Write ``codec.pt`` + ``config.json`` into ``directory``; return the model id."""
+def save_model(model: Codec, directory: Path, extra: dict | None = None,
+               graphs: bool = False) -> bytes:
+    """Write ``codec.pt`` + ``config.json`` into ``directory``; return the model id.
+
+    ``graphs``: also export the per-frame ONNX graphs (``nn/export.py``) beside the weights,
+    their SHA-256 recorded in ``config.json``, so the runtime need not export them.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
@@ -174,6 +179,9 @@ def save_model(model: Codec, directory: Path, extra: dict | None = None) -> byte
     meta = {"format_version": FORMAT_VERSION, "config": asdict(model.config),
             "weights_sha256": hashlib.sha256(weights).hexdigest(),
             "model_id": model_id_for(weights, model.config).hex(), **(extra or {})}
+    if graphs:
+        from .nn.export import save_graphs
+        meta["graphs"] = save_graphs(model, directory)
     (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return bytes.fromhex(meta["model_id"])
 
@@ -210,4 +218,7 @@ def load_model(directory: str | Path | None = None) -> Codec:
         level.ema_sum.copy_(level.codebook)
         level.ema_count.fill_(1.0)
     model.model_id = model_id_for(weights, meta["config"])  # as saved: new fields keep old ids
+    if meta.get("graphs"):  # per-frame graphs saved with these weights (nn/onnx_runtime.py)
+        from .nn.weights_cache import fingerprint
+        model.saved_graphs = (directory, meta["graphs"], fingerprint(model))
     return model.eval()

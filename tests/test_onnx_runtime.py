@@ -120,3 +120,42 @@ def test_every_kind_exports_and_its_graphs_equal_the_eager_step(tmp_path, fields
     offline = model.decoder(model.quantizer.decode(torch.from_numpy(b[:, :6].T)[None]))
     np.testing.assert_allclose(ref, offline[0, 0].detach().numpy(), atol=1e-4)
     assert StreamDecoder(model, backend="onnxruntime").delay == model.delay
+
+
+def test_shipped_graphs_are_used_checked_and_equal_the_modules(shipped_model, tmp_path):
+    import shutil
+    from codec.errors import FormatError
+    from codec.model import WEIGHTS_DIR, load_model
+    assert set(shipped_model.saved_graphs[1]) == {"encoder", "decoder"}
+    frames = speech_like(1.0, seed=5).reshape(-1, shipped_model.hop)
+    k = shipped_model.config.num_codebooks
+    ort_enc, eager_enc = onnx_runtime.OnnxFrameEncoder(shipped_model), EagerFrameEncoder(shipped_model)
+    a = np.stack([ort_enc.codes(f, k) for f in frames])
+    b = np.stack([eager_enc.codes(f, k) for f in frames])
+    assert (a != b).mean() <= 0.01  # float near-ties only
+    ort_dec, eager_dec = onnx_runtime.OnnxFrameDecoder(shipped_model), EagerFrameDecoder(shipped_model)
+    np.testing.assert_allclose(np.concatenate([ort_dec.samples(c) for c in b]),
+                               np.concatenate([eager_dec.samples(c) for c in b]), atol=1e-4)
+    copy = tmp_path / "weights"
+    shutil.copytree(WEIGHTS_DIR, copy)
+    data = bytearray((copy / "encoder.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / "encoder.onnx").write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="encoder.onnx is corrupted"):
+        onnx_runtime.OnnxFrameEncoder(load_model(copy))
+
+
+def test_saved_graphs_are_not_used_once_the_weights_change(tmp_path):
+    from codec.model import load_model, save_model
+    model = make_tiny_model(tmp_path / "a", seed=4)
+    save_model(model, tmp_path / "b", graphs=True)
+    model = load_model(tmp_path / "b")
+    frame = speech_like(0.02, seed=2)
+    codes = onnx_runtime.OnnxFrameEncoder(model).codes(frame, 3)
+    before = onnx_runtime.OnnxFrameDecoder(model).samples(codes)
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.mul_(0.5)
+    after = onnx_runtime.OnnxFrameDecoder(model).samples(codes)
+    np.testing.assert_allclose(after, EagerFrameDecoder(model).samples(codes), atol=1e-5)
+    assert not np.allclose(before, after)

@@ -93,13 +93,20 @@ class _DecoderStep(nn.Module):
         super().__init__()
         self.decoder = model.decoder
         levels = model.quantizer.levels
-        self.register_buffer("books", torch.cat([lvl.latent_codebook() for lvl in levels]))
+        # Codes stay in their low-dimensional space (``code_dim``) and each level's projection
+        # maps them back, so the graph holds the codebooks at their own size.
+        self.register_buffer("books", torch.cat([lvl.codebook for lvl in levels]))
+        eye = torch.eye(model.config.dim)
+        self.register_buffer("projections", torch.stack(
+            [lvl.projection.t() if lvl.projected else eye for lvl in levels]))  # [L, d, dim]
         self.register_buffer("offsets", torch.arange(len(levels)) * levels[0].size)
 
     def forward(self, codes: torch.Tensor, *leaves: torch.Tensor):
         state = _with_leaves(self.decoder.init_state(1), list(leaves))
-        offsets = self.offsets[: codes.shape[0]]
-        z = self.books[codes + offsets].sum(0, keepdim=True)[:, :, None]  # [1, dim, 1]
+        k = codes.shape[0]
+        rows = self.books[codes + self.offsets[:k]]                       # [K, code_dim]
+        latents = torch.bmm(rows[:, None], self.projections[:k])[:, 0]   # [K, dim]
+        z = latents.sum(0, keepdim=True)[:, :, None]                     # [1, dim, 1]
         return (self.decoder.step(z, state), *state_leaves(state))
 
 
@@ -148,3 +155,48 @@ def decoder_graph(model: nn.Module) -> FrameGraph:
     graph = _export(_DecoderStep(model), codes, model.decoder.init_state(1), "codes",
                     {"codes": {0: "K"}}, "frame", np.float32)
     return dataclasses.replace(graph, input_shape=("K",))
+
+
+# -- graphs saved beside the weights ---------------------------------------------------------
+GRAPH_FILES = {"encoder": "encoder.onnx", "decoder": "decoder.onnx"}
+
+
+def _describe(graph: FrameGraph, file: str) -> dict:
+    import hashlib
+    return {"file": file, "sha256": hashlib.sha256(graph.model).hexdigest(),
+            "input": [graph.input_name, list(graph.input_shape), np.dtype(graph.input_dtype).name],
+            "output": [graph.output_name, list(graph.output_shape),
+                       np.dtype(graph.output_dtype).name],
+            "state_inputs": graph.state_inputs, "state_outputs": graph.state_outputs,
+            "state_shapes": [list(s) for s in graph.state_shapes]}
+
+
+def save_graphs(model: nn.Module, directory) -> dict:
+    """Export both graphs of ``model`` into ``directory`` (beside its weights) and return their
+    description for ``config.json`` (file, SHA-256, names and shapes)."""
+    from pathlib import Path
+    directory = Path(directory)
+    out = {}
+    for role, build in (("encoder", encoder_graph), ("decoder", decoder_graph)):
+        graph = build(model)
+        (directory / GRAPH_FILES[role]).write_bytes(graph.model)
+        out[role] = _describe(graph, GRAPH_FILES[role])
+    return out
+
+
+def load_graph(directory, description: dict) -> FrameGraph:
+    """A graph saved by ``save_graphs``; ``FormatError`` if its bytes do not match the SHA-256."""
+    import hashlib
+    from pathlib import Path
+    from ..errors import FormatError
+    path = Path(directory) / description["file"]
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise FormatError(f"cannot read the graph {path}: {e.strerror}") from None
+    if hashlib.sha256(data).hexdigest() != description["sha256"]:
+        raise FormatError(f"graph {path} is corrupted (SHA-256 mismatch)")
+    (iname, ishape, itype), (oname, oshape, otype) = description["input"], description["output"]
+    return FrameGraph(data, iname, tuple(ishape), np.dtype(itype).type, oname, tuple(oshape),
+                      np.dtype(otype).type, description["state_inputs"],
+                      description["state_outputs"], [tuple(s) for s in description["state_shapes"]])

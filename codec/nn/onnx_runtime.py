@@ -20,8 +20,8 @@ from typing import Callable
 import numpy as np
 from torch import nn
 
-from .export import FrameGraph, decoder_graph, encoder_graph
-from .weights_cache import cached
+from .export import FrameGraph, decoder_graph, encoder_graph, load_graph
+from .weights_cache import cached, fingerprint
 
 
 def available() -> bool:
@@ -96,8 +96,15 @@ class StreamState:
         return y
 
 
-def _runner(model: nn.Module, variant: tuple, build: Callable[[], FrameGraph]) -> FrameRunner:
-    return cached(model, ("onnxruntime", *variant), lambda: FrameRunner(build()))
+def _runner(model: nn.Module, role: str, export: Callable[[], FrameGraph]) -> FrameRunner:
+    """The session of the graph saved with the model's weights when they are unchanged since
+    loading (SHA-256 checked), else of a graph exported now."""
+    def build() -> FrameRunner:
+        saved = getattr(model, "saved_graphs", None)
+        if saved is not None and role in saved[1] and saved[2] == fingerprint(model):
+            return FrameRunner(load_graph(saved[0], saved[1][role]))
+        return FrameRunner(export())
+    return cached(model, ("onnxruntime", role), build)
 
 
 class OnnxFrameEncoder:
@@ -110,7 +117,7 @@ class OnnxFrameEncoder:
 
     def __init__(self, model: nn.Module):
         self._state = StreamState()
-        self._runner = _runner(model, ("encoder",), lambda: encoder_graph(model))
+        self._runner = _runner(model, "encoder", lambda: encoder_graph(model))
 
     def prepare(self, num_codebooks: int) -> FrameRunner:
         """Nothing per ``K``: the one session is built with the encoder."""
@@ -126,7 +133,7 @@ class OnnxFrameDecoder:
 
     def __init__(self, model: nn.Module):
         self._state = StreamState()
-        self._runner = _runner(model, ("decoder",), lambda: decoder_graph(model))
+        self._runner = _runner(model, "decoder", lambda: decoder_graph(model))
 
     def samples(self, codes: np.ndarray) -> np.ndarray:
         return self._state.run(len(codes), self._runner, codes).reshape(-1).copy()

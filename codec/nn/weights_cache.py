@@ -15,7 +15,7 @@ from torch import nn
 _cache: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
 
-def _fingerprint(module: nn.Module) -> tuple:
+def fingerprint(module: nn.Module) -> tuple:
     """Changes whenever the module's tensors are replaced or modified in place."""
     return tuple((t.data_ptr(), t._version) for t in (*module.parameters(), *module.buffers()))
 
@@ -23,7 +23,7 @@ def _fingerprint(module: nn.Module) -> tuple:
 def cached(module: nn.Module, variant: Hashable, build: Callable[[], Any]) -> Any:
     """``build()``'s result for ``(module, variant)``, rebuilt when the module's weights change."""
     entries = _cache.setdefault(module, {})
-    key = _fingerprint(module)
+    key = fingerprint(module)
     hit = entries.get(variant)
     if hit is None or hit[0] != key:
         hit = (key, build())

@@ -280,7 +280,9 @@ class Trainer:
         return out
 
     def export(self, directory: Path, scores: dict[str, float]) -> None:
-        save_model(self.model.cpu(), directory, extra={
+        """The shipped format: weights, config and (with ``onnx`` installed) the graphs."""
+        from ..nn.onnx_runtime import available
+        save_model(self.model.cpu().eval(), directory, graphs=available(), extra={
             "training": {"step": self.step, "cpu_minutes": round(self.cpu_s / 60, 2),
                          **{k.split("/", 1)[1]: round(v, 4) for k, v in scores.items()},
                          "train_hours": round(self.train.hours, 3), **asdict(self.cfg)}})
