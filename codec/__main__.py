@@ -14,7 +14,7 @@ import sys
 
 from . import bitstream
 from .errors import MAX_RATE, MIN_RATE, format_bitrates
-from .version import FORMAT_VERSION, __version__
+from .version import FILE_VERSION, __version__
 
 LONG_INPUT_S = 30.0  # show a progress bar (on a terminal) for inputs longer than this
 INTERRUPTED, TERMINATED = 130, 143
@@ -91,11 +91,12 @@ def cmd_decode(args) -> None:
 
 def cmd_info(args) -> None:
     from .api import read_input_bytes
+    from .model import config_for_id
     data = read_input_bytes(args.input)
-    h = bitstream.read_header(data)
-    bitstream.read_bitstream(data)  # full check: sizes and CRC
+    config = config_for_id(bitstream.read_model_id(data))  # the geometry the model id implies
+    h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop)  # sizes and CRC too
     kbps = bitstream.true_bitrate_kbps(h, len(data))
-    print(f"format version   {FORMAT_VERSION}\n"
+    print(f"format version   {FILE_VERSION}\n"
           f"model id         {h.model_id.hex()}\n"
           f"input rate       {h.sample_rate} Hz\n"
           f"input samples    {h.num_samples}\n"

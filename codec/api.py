@@ -19,7 +19,7 @@ from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatE
                      check_bitrate, check_bytes, check_model, check_sample_rate)
 from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_blocks, open_audio,
                  read_all, read_blocks, resample_blocks, to_float32, write_wav_blocks)
-from .model import Codec, load_model as _load_model
+from .model import Codec, load_model as _load_model, load_model_for_id
 from .streaming import DecoderStream, EncoderStream
 
 Progress = Callable[[int], None]  # called with the number of new input samples done
@@ -41,6 +41,32 @@ def load_model(directory: str | Path | None = None) -> Codec:
     return _shipped_model() if directory is None else _load_model(directory)
 
 
+def model_for_id(model_id: bytes) -> Codec:
+    """The model that wrote a file or stream: the shipped one or an earlier one the package
+    keeps (``model.MODEL_SEARCH_PATH``); ``FormatError`` naming the id otherwise."""
+    shipped = _shipped_model()
+    if bytes(model_id) == shipped.model_id:
+        return shipped
+    from . import model as _model
+    return _earlier_model(bytes(model_id), tuple(map(str, _model.MODEL_SEARCH_PATH)))
+
+
+@functools.lru_cache(maxsize=4)
+def _earlier_model(model_id: bytes, search: tuple[str, ...]) -> Codec:
+    return load_model_for_id(model_id, [Path(p) for p in search])
+
+
+def model_for_file(data: bytes) -> Codec:
+    """The model that wrote a ``.cdc`` file, by the id in its header."""
+    return model_for_id(bitstream.read_model_id(data))
+
+
+def read_header(data: bytes, model: Codec | None = None) -> bitstream.Header:
+    """A file's header, with the frame geometry of ``model`` (default: the model the file names)."""
+    model = model or model_for_file(data)
+    return bitstream.read_header(data, model.config.sample_rate, model.hop)
+
+
 @dataclass(frozen=True)
 class EncodeResult:
     header: bitstream.Header
@@ -53,10 +79,10 @@ class EncodeResult:
 
 def encode_blocks(model: Codec, blocks: Iterator[np.ndarray], sample_rate: int,
                   num_samples: int, bitrate: float, progress: Progress | None = None) -> bytes:
-    """16 kHz float blocks (any sizes) -> a complete bitstream file's bytes."""
-    hop = model.hop
+    """Float blocks at the model's rate (any sizes) -> a complete bitstream file's bytes."""
+    hop, rate = model.hop, model.config.sample_rate
     stream = EncoderStream(model, model.config.codebooks_for(bitrate))
-    target = bitstream.output_samples_for(num_samples, sample_rate)
+    target = bitstream.output_samples_for(num_samples, sample_rate, rate)
     codes, carry = [], np.zeros(0, np.float32)
     for block in exact_length(blocks, target):
         carry = np.concatenate([carry, block]) if len(carry) else block
@@ -70,7 +96,7 @@ def encode_blocks(model: Codec, blocks: Iterator[np.ndarray], sample_rate: int,
     all_codes = np.concatenate(codes, axis=1) if codes else np.zeros(
         (stream.num_codebooks, 0), np.int64)
     header = bitstream.Header(model.model_id, sample_rate, num_samples, stream.num_codebooks,
-                              model.config.codebook_bits, all_codes.shape[1])
+                              model.config.codebook_bits, all_codes.shape[1], rate, hop)
     return bitstream.write_bitstream(header, all_codes)
 
 
@@ -87,12 +113,13 @@ def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
 
 def decode_blocks(model: Codec, data: bytes, frames_per_block: int = 250
                   ) -> tuple[bitstream.Header, Iterator[np.ndarray]]:
-    """Bitstream bytes -> (header, iterator of 16 kHz float32 blocks in [-1, 1]).
+    """Bitstream bytes -> (header, iterator of float32 blocks in [-1, 1] at the model's rate).
 
     The whole file is verified (magic, version, model id, sizes, CRC) before any audio comes
     out, so a bad file yields ``FormatError`` and never partial audio.
     """
-    header, codes = bitstream.read_bitstream(data, expected_model_id=model.model_id)
+    header, codes = bitstream.read_bitstream(data, model.config.sample_rate, model.hop,
+                                             expected_model_id=model.model_id)
 
     def blocks() -> Iterator[np.ndarray]:
         stream, left = DecoderStream(model), header.output_samples
@@ -135,9 +162,13 @@ def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
 
 
 def decompress(data: bytes, model: Codec | None = None) -> tuple[np.ndarray, int]:
-    """Bytes from ``compress`` -> (float32 1-D signal in [-1, 1], the model's rate)."""
+    """Bytes from ``compress`` -> (float32 1-D signal in [-1, 1], the model's rate).
+
+    Without ``model``, the model the file names: the shipped one or an earlier one kept in
+    the package (``FormatError`` naming the model id when there is none).
+    """
     data = check_bytes(data)
-    model = check_model(model, optional=True) or load_model()
+    model = check_model(model, optional=True) or model_for_file(data)
     header, blocks = decode_blocks(model, data)
     out = list(blocks)
     wav = np.concatenate(out) if out else np.zeros(0, np.float32)
@@ -164,7 +195,7 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
         data = encode_blocks(model, blocks, f.samplerate, f.frames, float(bitrate), progress)
     with output.open() as out:
         out.write(data)
-    return EncodeResult(bitstream.read_header(data), data)
+    return EncodeResult(read_header(data, model), data)
 
 
 def check_bitstream_name(dst) -> None:
@@ -192,15 +223,18 @@ def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
 
     ``rate``: a number of Hz (1,000 to 384,000) or ``"original"`` resamples. ``on_open(header)``
     is called once the file is verified; ``progress(n)`` with each block's output samples.
+    Without ``model``, the model the file names (see ``decompress``).
     """
-    model = check_model(model, optional=True) or load_model()
+    model = check_model(model, optional=True)
     if rate is not None and rate != "original":
         rate = check_sample_rate(rate, "rate")
     output = Output(dst, force, inputs=[src])
     fmt = audio_format_for(dst)
-    header, blocks = decode_blocks(model, read_input_bytes(src))
-    rate16 = model.config.sample_rate
-    out_rate = rate16 if rate is None else rate
+    data = read_input_bytes(src)
+    model = model or model_for_file(data)
+    header, blocks = decode_blocks(model, data)
+    codec_rate = model.config.sample_rate
+    out_rate = codec_rate if rate is None else rate
     if rate == "original":
         out_rate = header.sample_rate
         if not MIN_RATE <= out_rate <= MAX_RATE:
@@ -208,12 +242,12 @@ def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
                               f"{MIN_RATE}-{MAX_RATE} Hz: choose an output rate with --rate N")
     if on_open:
         on_open(header)
-    if out_rate != rate16:
+    if out_rate != codec_rate:
         # --rate original gives back exactly the input's length; another rate, the rounded one
         m = header.output_samples
         n = header.num_samples if out_rate == header.sample_rate else \
-            (2 * m * out_rate + rate16) // (2 * rate16)  # round(m * out_rate / rate16), half up
-        blocks = exact_length(resample_blocks(blocks, rate16, out_rate), n)
+            (2 * m * out_rate + codec_rate) // (2 * codec_rate)  # round(m * out_rate / codec_rate), half up
+        blocks = exact_length(resample_blocks(blocks, codec_rate, out_rate), n)
     if progress:
         blocks = _tap(blocks, progress)
     with output.open() as f:

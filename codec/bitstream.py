@@ -2,11 +2,13 @@
 
 Layout (little-endian; see ``docs/FORMAT.md`` for the byte-by-byte table)::
 
-    magic b"CODC" (4) | format version u8 | header length u8 (= 26) | model id (8 bytes)
+    magic b"CODC" (4) | file version u8 | header length u8 (= 26) | model id (8 bytes)
     | input sample rate u32 | original length in samples u64 | num codebooks u8
     | bits per code u8 | num frames u32 | payload (bit-packed codes) | CRC32 u32
 
-The CRC is ``zlib.crc32`` of every byte before it. :func:`read_bitstream` verifies everything
+The model id implies the frame geometry (the model's sample rate and hop), so the functions that
+need it take ``codec_rate`` and ``hop`` from the caller, who looks the model up by
+:func:`read_model_id`. The CRC is ``zlib.crc32`` of every byte before it. :func:`read_bitstream` verifies everything
 and raises :class:`~codec.errors.FormatError` (one line, says what is wrong) for any defect.
 It never allocates more than the input's own size: lengths claimed by the header are checked
 against the actual byte count before any payload is decoded.
@@ -22,11 +24,9 @@ import numpy as np
 
 from .bitpack import MAX_BITS, MIN_BITS, pack_codes, packed_size, unpack_codes
 from .errors import FormatError
-from .version import FORMAT_VERSION
+from .version import FILE_VERSION
 
 MAGIC = b"CODC"
-CODEC_SAMPLE_RATE = 16000  # the rate the model works at
-FRAME_SIZE = 320  # samples per frame at CODEC_SAMPLE_RATE (20 ms)
 MODEL_ID_SIZE = 8
 MAX_SAMPLE_RATE = 1_000_000
 MAX_CODEBOOKS = 64
@@ -38,26 +38,27 @@ HEADER_SIZE = _PREFIX.size + _FIELDS.size  # bytes before the payload: 32
 TRAILER_SIZE = 4  # CRC32
 
 
-def output_samples_for(num_samples: int, sample_rate: int) -> int:
-    """Samples that ``num_samples`` at ``sample_rate`` become at 16 kHz, rounded half up.
+def output_samples_for(num_samples: int, sample_rate: int, codec_rate: int) -> int:
+    """Samples that ``num_samples`` at ``sample_rate`` become at ``codec_rate``, rounded half up.
 
     Exact integer arithmetic (no float rounding), so every reader agrees on the length.
     """
-    return (2 * num_samples * CODEC_SAMPLE_RATE + sample_rate) // (2 * sample_rate)
+    return (2 * num_samples * codec_rate + sample_rate) // (2 * sample_rate)
 
 
-def frames_for(num_samples: int, sample_rate: int) -> int:
-    """Number of 20 ms frames coding ``num_samples`` input samples: ``ceil(output / 320)``.
+def frames_for(num_samples: int, sample_rate: int, codec_rate: int, hop: int) -> int:
+    """Number of frames coding ``num_samples`` input samples: ``ceil(output / hop)``.
 
-    ``output = output_samples_for(num_samples, sample_rate)``; 0 samples give 0 frames.
-    The writer and the reader both use this rule.
+    ``output = output_samples_for(num_samples, sample_rate, codec_rate)``; 0 samples give 0
+    frames. The writer and the reader both use this rule.
     """
-    return -(-output_samples_for(num_samples, sample_rate) // FRAME_SIZE)
+    return -(-output_samples_for(num_samples, sample_rate, codec_rate) // hop)
 
 
 @dataclass(frozen=True)
 class Header:
-    """The fields of a ``.cdc`` header (everything except magic, version and lengths)."""
+    """The fields of a ``.cdc`` header (everything except magic, version and lengths), and
+    the frame geometry its model id implies (``codec_rate``, ``hop``: not written)."""
 
     model_id: bytes
     sample_rate: int
@@ -65,6 +66,8 @@ class Header:
     num_codebooks: int
     codebook_bits: int
     num_frames: int
+    codec_rate: int  # the model's sample rate
+    hop: int         # the model's samples per frame
 
     @property
     def duration_s(self) -> float:
@@ -73,8 +76,8 @@ class Header:
 
     @property
     def output_samples(self) -> int:
-        """Length in samples of the decoded audio at 16 kHz."""
-        return output_samples_for(self.num_samples, self.sample_rate)
+        """Length in samples of the decoded audio at the model's rate."""
+        return output_samples_for(self.num_samples, self.sample_rate, self.codec_rate)
 
     @property
     def payload_size(self) -> int:
@@ -88,8 +91,8 @@ class Header:
 
     @property
     def nominal_kbps(self) -> float:
-        """Bitrate of the codes alone: ``K * bits * 50 / 1000``."""
-        return self.num_codebooks * self.codebook_bits * CODEC_SAMPLE_RATE / FRAME_SIZE / 1000
+        """Bitrate of the codes alone: ``K * bits * frame rate / 1000``."""
+        return self.num_codebooks * self.codebook_bits * self.codec_rate / self.hop / 1000
 
 
 def true_bitrate_kbps(header: Header, file_size: int) -> float:
@@ -111,7 +114,9 @@ def _check_header(h: Header) -> None:
         raise FormatError(f"invalid bits per code {h.codebook_bits} (must be {MIN_BITS}..{MAX_BITS})")
     if not 0 <= h.num_samples < 1 << 64:
         raise FormatError(f"invalid number of samples {h.num_samples}")
-    expected = frames_for(h.num_samples, h.sample_rate)
+    if not (h.codec_rate > 0 and h.hop > 0):
+        raise ValueError(f"invalid frame geometry: {h.codec_rate} Hz, hop {h.hop}")
+    expected = frames_for(h.num_samples, h.sample_rate, h.codec_rate, h.hop)
     if h.num_frames != expected:
         raise FormatError(
             f"frame count {h.num_frames} inconsistent with {h.num_samples} samples at "
@@ -135,7 +140,7 @@ def write_bitstream(header: Header, codes: np.ndarray) -> bytes:
             f"({header.num_codebooks}, {header.num_frames})"
         )
     body = (
-        _PREFIX.pack(MAGIC, FORMAT_VERSION, HEADER_LENGTH)
+        _PREFIX.pack(MAGIC, FILE_VERSION, HEADER_LENGTH)
         + _FIELDS.pack(header.model_id, header.sample_rate, header.num_samples,
                        header.num_codebooks, header.codebook_bits, header.num_frames)
         + pack_codes(codes, header.codebook_bits)
@@ -149,14 +154,18 @@ def _as_bytes(data) -> bytes:
     return bytes(data)
 
 
-def read_header(data: bytes) -> Header:
-    """Parse and validate the header at the start of ``data`` (for ``codec info``).
+def read_model_id(data: bytes) -> bytes:
+    """The model id of a ``.cdc`` file, after the magic, version and header-length checks.
 
-    Checks magic, version, header length and every field, but neither the payload nor the
-    CRC: ``data`` may be just the first :data:`HEADER_SIZE` bytes of a file. Use
-    :func:`read_bitstream` to verify a whole file.
+    It names the model to decode with, which gives ``codec_rate`` and ``hop`` for
+    :func:`read_header` and :func:`read_bitstream`.
     """
     data = _as_bytes(data)
+    _check_prefix(data)
+    return data[_PREFIX.size: _PREFIX.size + MODEL_ID_SIZE]
+
+
+def _check_prefix(data: bytes) -> None:
     if len(data) < 4 or data[:4] != MAGIC:
         if MAGIC.startswith(data):
             raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
@@ -164,20 +173,33 @@ def read_header(data: bytes) -> Header:
     if len(data) < _PREFIX.size:
         raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
     _, version, header_length = _PREFIX.unpack_from(data)
-    if version != FORMAT_VERSION:
+    if version != FILE_VERSION:
         raise FormatError(
-            f"unsupported bitstream format version {version} (this codec reads version {FORMAT_VERSION})"
+            f"unsupported bitstream format version {version} (this codec reads version {FILE_VERSION})"
         )
     if header_length != HEADER_LENGTH:
         raise FormatError(f"header length {header_length} does not match version {version} ({HEADER_LENGTH})")
     if len(data) < HEADER_SIZE:
         raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
-    header = Header(*_FIELDS.unpack_from(data, _PREFIX.size))
+
+
+def read_header(data: bytes, codec_rate: int, hop: int) -> Header:
+    """Parse and validate the header at the start of ``data`` (for ``codec info``).
+
+    ``codec_rate`` and ``hop``: the geometry of the model the header names. Checks magic,
+    version, header length and every field, but neither the payload nor the CRC: ``data`` may be
+    just the first :data:`HEADER_SIZE` bytes of a file. Use :func:`read_bitstream` to verify a
+    whole file.
+    """
+    data = _as_bytes(data)
+    _check_prefix(data)
+    header = Header(*_FIELDS.unpack_from(data, _PREFIX.size), codec_rate, hop)
     _check_header(header)
     return header
 
 
-def read_bitstream(data: bytes, expected_model_id: bytes | None = None) -> tuple[Header, np.ndarray]:
+def read_bitstream(data: bytes, codec_rate: int, hop: int, expected_model_id: bytes | None = None
+                   ) -> tuple[Header, np.ndarray]:
     """Verify a whole ``.cdc`` file and return ``(header, codes)``.
 
     ``codes`` is an ``int64`` array of shape ``[num_codebooks, num_frames]``. Checks, in
@@ -185,7 +207,7 @@ def read_bitstream(data: bytes, expected_model_id: bytes | None = None) -> tuple
     CRC, then the model id when ``expected_model_id`` is given. Raises only ``FormatError``.
     """
     data = _as_bytes(data)
-    header = read_header(data)
+    header = read_header(data, codec_rate, hop)
     expected = header.file_size  # computed from validated fields; nothing allocated
     if len(data) < expected:
         raise FormatError(f"truncated bitstream ({len(data)} bytes, header says {expected})")

@@ -22,9 +22,12 @@ from torch import nn
 from .errors import FormatError
 from .nn.registry import build_decoder, build_encoder
 from .quantize import QuantizerOutput, ResidualVQ
-from .version import FORMAT_VERSION
+from .version import WEIGHTS_VERSION
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+# Where models are looked up by id: the shipped one, then one folder per earlier shipped model
+# (``weights/previous/<model id>/``), so files they wrote keep decoding. Tests replace the list.
+MODEL_SEARCH_PATH: list[Path] = [WEIGHTS_DIR, WEIGHTS_DIR / "previous"]
 WEIGHTS_FILE = "codec.pt"
 CONFIG_FILE = "config.json"
 # Buffers that only training needs; left out of the shipped weights to keep them small.
@@ -176,7 +179,7 @@ def save_model(model: Codec, directory: Path, extra: dict | None = None,
     torch.save(state, buf)
     weights = buf.getvalue()
     (directory / WEIGHTS_FILE).write_bytes(weights)
-    meta = {"format_version": FORMAT_VERSION, "config": asdict(model.config),
+    meta = {"format_version": WEIGHTS_VERSION, "config": asdict(model.config),
             "weights_sha256": hashlib.sha256(weights).hexdigest(),
             "model_id": model_id_for(weights, model.config).hex(), **(extra or {})}
     if graphs:
@@ -198,9 +201,9 @@ def load_model(directory: str | Path | None = None) -> Codec:
         weights = (directory / WEIGHTS_FILE).read_bytes()
     except (OSError, ValueError) as e:
         raise FormatError(f"cannot read model in {directory}: {e}") from None
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") != WEIGHTS_VERSION:
         raise FormatError(f"model in {directory} has format version "
-                          f"{meta.get('format_version')}, this code reads {FORMAT_VERSION}")
+                          f"{meta.get('format_version')}, this code reads {WEIGHTS_VERSION}")
     if hashlib.sha256(weights).hexdigest() != meta.get("weights_sha256"):
         raise FormatError(f"weights in {directory} are corrupted (SHA-256 mismatch)")
     config = CodecConfig.from_dict(meta.get("config", {}))
@@ -222,3 +225,46 @@ def load_model(directory: str | Path | None = None) -> Codec:
         from .nn.weights_cache import fingerprint
         model.saved_graphs = (directory, meta["graphs"], fingerprint(model))
     return model.eval()
+
+
+def _saved_models(search: list[Path] | None = None):
+    """``(folder, model id)`` of every model on the search path: each entry is a model folder
+    (holding ``config.json``) or a folder of model folders."""
+    for entry in MODEL_SEARCH_PATH if search is None else search:
+        entry = Path(entry)
+        folders = [entry] if (entry / CONFIG_FILE).is_file() else \
+            sorted(p for p in entry.glob("*") if (p / CONFIG_FILE).is_file())
+        for folder in folders:
+            try:
+                yield folder, bytes.fromhex(json.loads((folder / CONFIG_FILE).read_text())["model_id"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # not a saved model: skipped
+
+
+def model_dir_for_id(model_id: bytes, search: list[Path] | None = None) -> Path:
+    """The folder of the model with this id (the shipped one, or an earlier one kept in
+    ``weights/previous/``); ``FormatError`` naming the id when the package does not hold it."""
+    known = []
+    for folder, found in _saved_models(search):
+        if found == bytes(model_id):
+            return folder
+        known.append(found.hex())
+    raise FormatError(f"encoded by model {bytes(model_id).hex()}, which this codec does not hold "
+                      f"(it has {', '.join(known) or 'none'}); decode it with the codec release "
+                      f"that shipped that model")
+
+
+def config_for_id(model_id: bytes, search: list[Path] | None = None) -> CodecConfig:
+    """The config (frame geometry, code width) of the model with this id, without its weights."""
+    folder = model_dir_for_id(model_id, search)
+    return CodecConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text())["config"])
+
+
+def load_model_for_id(model_id: bytes, search: list[Path] | None = None) -> Codec:
+    """Load the model with this id from the search path (see ``model_dir_for_id``)."""
+    folder = model_dir_for_id(model_id, search)
+    model = load_model(folder)
+    if model.model_id != bytes(model_id):
+        raise FormatError(f"model in {folder} has id {model.model_id.hex()}, its config.json "
+                          f"says {bytes(model_id).hex()}")
+    return model

@@ -21,8 +21,8 @@ import torch
 from .errors import check_bitrate, check_bytes, check_int, check_model
 from .audio import check_signal, to_float32
 from .model import Codec
-from .net.packet import frame_payload, payload_codes
 from .nn import onnx_runtime
+from .payload import frame_payload, payload_codes
 
 
 class EncoderStream:
@@ -123,7 +123,7 @@ def _as_float_frame(frame: np.ndarray, hop: int) -> np.ndarray:
 
 
 class StreamEncoder:
-    """One 20 ms frame (float32 in [-1, 1] or int16) in, one packet payload out.
+    """One frame (``model.hop`` samples, float32 in [-1, 1] or int16) in, one payload out.
 
     The payload is the frame's codes, coarse first, bit-packed; its length tells the number of
     codebooks. ``bitrate`` (kbps) can be changed between frames. ``backend``: see

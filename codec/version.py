@@ -1,11 +1,15 @@
-"""One version number ties the code, the shipped weights and the wire formats together.
+"""Versions, one per thing that is versioned; each reader refuses any other value of its own.
 
-``FORMAT_VERSION`` is written into every bitstream file, every packet and the weights' config;
-a reader refuses any other value. Bump it whenever a change makes old files, packets or weights
-unreadable by the new code (or new ones by the old code).
+* ``FILE_VERSION``: the ``.cdc`` layout (``bitstream.py``), the byte after the magic.
+* ``PACKET_VERSION``: the packet layout (``net/packet.py``), the high nibble of byte 1.
+* ``WEIGHTS_VERSION``: the weights folder's layout (``config.json``'s ``format_version``).
+
+The model itself is named by its model id (a hash of config and weights), carried by every file
+and packet; a new model changes the id and none of these numbers. Bump one only when its own
+layout changes so that old readers or old data no longer fit.
 """
 
 __version__ = "0.1.0"
-FORMAT_VERSION = 2
-# History: 1, the first model (full 64-dim codebooks); 2, low-dimensional codebooks and
-# kernel_factors in the weights' config. The file and packet layouts have not changed.
+FILE_VERSION = 2     # 1 and 2 have the same layout (2 came with the weights change below)
+PACKET_VERSION = 2   # likewise
+WEIGHTS_VERSION = 2  # 2: config gained code_dim and kernel_factors (low-dimensional codebooks)

@@ -10,22 +10,24 @@ import pytest
 from codec.bitpack import pack_codes, pack_frame, packed_size, unpack_codes, unpack_frame
 from codec.bitstream import (
     HEADER_SIZE, TRAILER_SIZE, Header, frames_for, output_samples_for, read_bitstream,
-    read_header, true_bitrate_kbps, write_bitstream,
+    read_header, read_model_id, true_bitrate_kbps, write_bitstream,
 )
 from codec.errors import FormatError
-from codec.version import FORMAT_VERSION
+from codec.version import FILE_VERSION
 
 MODEL = b"model-01"
+GEO = (16000, 320)  # the frame geometry the tests' model ids imply: rate, hop
 
 
 def make(num_samples=3200, sample_rate=16000, k=3, bits=10, seed=0, model_id=MODEL):
     """A valid (header, codes, file bytes) triple."""
-    h = Header(model_id, sample_rate, num_samples, k, bits, frames_for(num_samples, sample_rate))
+    h = Header(model_id, sample_rate, num_samples, k, bits,
+               frames_for(num_samples, sample_rate, *GEO), *GEO)
     codes = np.random.default_rng(seed).integers(0, 1 << bits, size=(k, h.num_frames))
     return h, codes, write_bitstream(h, codes)
 
 
-def forge(fields, payload=b"", version=FORMAT_VERSION, header_length=26, fix_crc=True):
+def forge(fields, payload=b"", version=FILE_VERSION, header_length=26, fix_crc=True):
     """Raw file bytes from header fields (model, rate, samples, K, bits, frames), CRC fixed."""
     body = struct.pack("<4sBB8sIQBBI", b"CODC", version, header_length, *fields) + payload
     return body + struct.pack("<I", zlib.crc32(body) if fix_crc else 0)
@@ -125,11 +127,12 @@ def test_sizes_and_bitrate():
 
 
 def test_frames_for():
-    assert frames_for(0, 16000) == 0 and frames_for(1, 16000) == 1
-    assert frames_for(320, 16000) == 1 and frames_for(321, 16000) == 2
-    assert frames_for(44100, 44100) == 50 and frames_for(882, 44100) == 1
-    assert output_samples_for(1, 32000) == 1  # half rounds up, exactly
-    assert output_samples_for(3, 48000) == 1 and output_samples_for(10**18, 16000) == 10**18
+    assert frames_for(0, 16000, *GEO) == 0 and frames_for(1, 16000, *GEO) == 1
+    assert frames_for(320, 16000, *GEO) == 1 and frames_for(321, 16000, *GEO) == 2
+    assert frames_for(44100, 44100, *GEO) == 50 and frames_for(882, 44100, *GEO) == 1
+    assert output_samples_for(1, 32000, 16000) == 1  # half rounds up, exactly
+    assert output_samples_for(3, 48000, 16000) == 1
+    assert output_samples_for(10**18, 16000, 16000) == 10**18
 
 
 @pytest.mark.parametrize("num_samples,rate,k,bits", [
@@ -138,8 +141,8 @@ def test_frames_for():
 ])
 def test_round_trip(num_samples, rate, k, bits):
     h, codes, data = make(num_samples, rate, k, bits)
-    h2, codes2 = read_bitstream(data, expected_model_id=MODEL)
-    assert h2 == h and read_header(data) == h and read_header(data[:HEADER_SIZE]) == h
+    h2, codes2 = read_bitstream(data, *GEO, expected_model_id=MODEL)
+    assert h2 == h and read_header(data, *GEO) == h and read_header(data[:HEADER_SIZE], *GEO) == h
     np.testing.assert_array_equal(codes2, codes)
 
 
@@ -149,7 +152,7 @@ def test_random_round_trips():
         rate = int(rng.choice([8000, 16000, 22050, 44100, 48000]))
         h, codes, data = make(int(rng.integers(0, 20000)), rate, int(rng.integers(1, 65)),
                               int(rng.integers(1, 17)), seed=i, model_id=rng.bytes(8))
-        h2, codes2 = read_bitstream(data)
+        h2, codes2 = read_bitstream(data, *GEO)
         assert h2 == h
         np.testing.assert_array_equal(codes2, codes)
 
@@ -161,14 +164,14 @@ def test_write_checks_codes_and_header():
     with pytest.raises(ValueError):
         write_bitstream(h, codes + 1024)
     with pytest.raises(FormatError):
-        write_bitstream(Header(MODEL, 16000, 3200, 3, 10, 11), codes)  # frames != 10
+        write_bitstream(Header(MODEL, 16000, 3200, 3, 10, 11, *GEO), codes)  # frames != 10
     with pytest.raises(FormatError):
-        write_bitstream(Header(b"short", 16000, 3200, 3, 10, 10), codes)
+        write_bitstream(Header(b"short", 16000, 3200, 3, 10, 10, *GEO), codes)
 
 
 def expect_error(data, match, **kw):
     with pytest.raises(FormatError, match=match):
-        read_bitstream(data, **kw)
+        read_bitstream(data, *GEO, **kw)
 
 
 def test_rejections():
@@ -176,8 +179,8 @@ def test_rejections():
     expect_error(b"RIFF" + data[4:], "bad magic")
     expect_error(b"", "truncated")
     expect_error(data[:2], "truncated")
-    expect_error(data[:4] + bytes([FORMAT_VERSION + 1]) + data[5:],
-                 f"version {FORMAT_VERSION + 1}.*version {FORMAT_VERSION}")
+    expect_error(data[:4] + bytes([FILE_VERSION + 1]) + data[5:],
+                 f"version {FILE_VERSION + 1}.*version {FILE_VERSION}")
     expect_error(data[:5] + bytes([27]) + data[6:], "header length")
     expect_error(data, r"another model \(id 6d6f64656c2d3031, this model is 6f746865722d6d64\)",
                  expected_model_id=b"other-md")
@@ -198,14 +201,16 @@ def test_rejections():
     expect_error(forge((MODEL, 16000, 0, 3, 10, 1), b""), "inconsistent")
     for bad in (b"RIFF" + data[4:], data[:4] + bytes([9]) + data[5:], data[:10]):
         with pytest.raises(FormatError):
-            read_header(bad)
+            read_header(bad, *GEO)
+        with pytest.raises(FormatError):
+            read_model_id(bad)
 
 
 def test_truncation_at_every_length():
     _, _, data = make(num_samples=700, k=3)
     for n in range(len(data)):
         with pytest.raises(FormatError):
-            read_bitstream(data[:n])
+            read_bitstream(data[:n], *GEO)
 
 
 def test_every_single_bit_flip_is_rejected():
@@ -215,7 +220,7 @@ def test_every_single_bit_flip_is_rejected():
             flipped = bytearray(data)
             flipped[i // 8] ^= 0x80 >> (i % 8)
             with pytest.raises(FormatError):
-                read_bitstream(bytes(flipped))
+                read_bitstream(bytes(flipped), *GEO)
 
 
 def test_hostile_huge_header_fails_fast():
@@ -223,8 +228,27 @@ def test_hostile_huge_header_fails_fast():
     hostile = forge((MODEL, 16000, frames * 320, 64, 16, frames), b"1234")
     t0 = time.perf_counter()
     with pytest.raises(FormatError, match="truncated"):
-        read_bitstream(hostile)
-    assert read_header(hostile).num_frames == frames  # header alone is valid
+        read_bitstream(hostile, *GEO)
+    assert read_header(hostile, *GEO).num_frames == frames  # header alone is valid
     with pytest.raises(FormatError, match="inconsistent"):
-        read_bitstream(forge((MODEL, 1, (1 << 64) - 1, 64, 16, frames)))
+        read_bitstream(forge((MODEL, 1, (1 << 64) - 1, 64, 16, frames)), *GEO)
     assert time.perf_counter() - t0 < 0.05
+
+
+def test_model_id_and_other_frame_geometry():
+    """The geometry comes from the caller (the model the id names), not from the file."""
+    assert read_model_id(make()[2]) == MODEL and read_model_id(make()[2][:HEADER_SIZE]) == MODEL
+    assert frames_for(160, 16000, 16000, 160) == 1 and frames_for(161, 16000, 16000, 160) == 2
+    assert frames_for(48000, 48000, 24000, 480) == 50  # 1 s at 24 kHz, 20 ms frames
+    assert output_samples_for(3, 48000, 24000) == 2  # 1.5 rounds up
+    for rate, hop in [(16000, 160), (16000, 640), (8000, 320), (24000, 480)]:
+        n = 12345
+        h = Header(MODEL, 44100, n, 4, 10, frames_for(n, 44100, rate, hop), rate, hop)
+        codes = np.zeros((4, h.num_frames), int)
+        data = write_bitstream(h, codes)
+        assert read_bitstream(data, rate, hop)[0] == h
+        assert h.nominal_kbps == 4 * 10 * rate / hop / 1000
+        assert h.output_samples == output_samples_for(n, 44100, rate)
+        if (rate, hop) != GEO and frames_for(n, 44100, *GEO) != h.num_frames:
+            with pytest.raises(FormatError, match="inconsistent"):
+                read_bitstream(data, *GEO)  # the geometry of another model does not fit

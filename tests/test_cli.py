@@ -60,10 +60,11 @@ def test_refuses_to_overwrite_without_force(tmp_path, wav_file, capsys):
 def _corruptions(data: bytes) -> dict[str, bytes]:
     bad_version = bytearray(data)
     bad_version[4] = 9
-    header, codes = bitstream.read_bitstream(data)
+    header, codes = bitstream.read_bitstream(data, 16000, 320)
     other_model = bitstream.write_bitstream(
         bitstream.Header(b"\x01" * 8, header.sample_rate, header.num_samples,
-                         header.num_codebooks, header.codebook_bits, header.num_frames), codes)
+                         header.num_codebooks, header.codebook_bits, header.num_frames,
+                         16000, 320), codes)
     flipped = bytearray(data)
     flipped[len(data) // 2] ^= 0x10
     return {"magic": b"RIFF" + data[4:], "version": bytes(bad_version), "model": other_model,

@@ -7,7 +7,8 @@ import zlib
 
 import numpy as np
 
-from codec.bitstream import Header, frames_for, read_bitstream, read_header, write_bitstream
+from codec.bitstream import (Header, frames_for, read_bitstream, read_header, read_model_id,
+                             write_bitstream)
 from codec.errors import FormatError
 from codec.net.packet import (
     AudioPacket, EndPacket, StartPacket, decode_packet, encode_packet, model_tag_of,
@@ -16,6 +17,7 @@ from codec.net.packet import (
 N_INPUTS = 10_000
 PER_INPUT_S = 0.05
 TOTAL_S = 10.0
+GEO = (16000, 320)  # frame geometry: rate, hop
 
 
 def _files():
@@ -23,7 +25,7 @@ def _files():
     out = []
     for n, rate, k, bits in [(0, 16000, 3, 10), (700, 16000, 3, 10), (3000, 44100, 6, 10),
                              (1000, 8000, 18, 16), (500, 48000, 1, 1)]:
-        h = Header(rng.bytes(8), rate, n, k, bits, frames_for(n, rate))
+        h = Header(rng.bytes(8), rate, n, k, bits, frames_for(n, rate, *GEO), *GEO)
         out.append(write_bitstream(h, rng.integers(0, 1 << bits, size=(k, h.num_frames))))
     return out
 
@@ -32,7 +34,7 @@ def _packets():
     rng = np.random.default_rng(1)
     model = b"model-01"
     tag = model_tag_of(model)
-    pkts = [StartPacket(5, model), EndPacket(5, tag, 100, 31_999)]
+    pkts = [StartPacket(5, model, 0, *GEO), EndPacket(5, tag, 100, 31_999)]
     pkts += [AudioPacket.from_codes(5, tag, s, rng.integers(0, 1024, size=k)) for s, k in
              enumerate((3, 6, 12, 18))]
     return [encode_packet(p) for p in pkts]
@@ -96,9 +98,11 @@ def test_fuzz_bitstream():
             data = _fix_crc(data)  # reach the checks behind the CRC
         inputs.append(data)
     inputs += [rng.bytes(int(rng.integers(0, 200))) for _ in range(1000)]
-    _run(read_bitstream, inputs)
-    _run(read_header, inputs)
-    _run(lambda d: read_bitstream(d, expected_model_id=b"12345678"), inputs[:2000])
+    _run(lambda d: read_bitstream(d, *GEO), inputs)
+    _run(lambda d: read_header(d, *GEO), inputs)
+    _run(read_model_id, inputs)
+    _run(lambda d: read_bitstream(d, 16000, 160), inputs[:2000])  # another model's geometry
+    _run(lambda d: read_bitstream(d, *GEO, expected_model_id=b"12345678"), inputs[:2000])
 
 
 def test_fuzz_packets():

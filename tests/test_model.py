@@ -7,7 +7,7 @@ import torch
 
 from codec.errors import FormatError
 from codec.model import CONFIG_FILE, WEIGHTS_FILE, CodecConfig, load_model
-from codec.version import FORMAT_VERSION
+from codec.version import WEIGHTS_VERSION
 
 from conftest import make_tiny_model
 
@@ -56,7 +56,7 @@ def test_foreign_or_mismatched_files_are_refused(tmp_path):
     (tmp_path / CONFIG_FILE).write_text(json.dumps(meta))
     with pytest.raises(FormatError, match="format version"):
         load_model(tmp_path)
-    meta["format_version"] = FORMAT_VERSION
+    meta["format_version"] = WEIGHTS_VERSION
     meta["config"]["channels"] = 16  # weights no longer fit the architecture
     (tmp_path / CONFIG_FILE).write_text(json.dumps(meta))
     with pytest.raises(FormatError, match="do not fit"):

@@ -48,8 +48,9 @@ def stream(net_model):
     enc, tag = StreamEncoder(net_model, 6), model_tag_of(net_model.model_id)
     padded = np.pad(wav, (0, -N % 320))
     codes = [enc.encode_codes(padded[i: i + 320]) for i in range(0, len(padded), 320)]
-    audio = [encode_packet(AudioPacket.from_codes(7, tag, i, c)) for i, c in enumerate(codes)]
-    start = encode_packet(StartPacket(7, net_model.model_id))
+    audio = [encode_packet(AudioPacket.from_codes(7, tag, i, c, timestamp=i * 320))
+             for i, c in enumerate(codes)]
+    start = encode_packet(StartPacket(7, net_model.model_id, 0, 16000, 320))
     end = encode_packet(EndPacket(7, tag, len(codes), N))
     return wav, start, audio, end, [a[17:] for a in audio]
 
@@ -131,10 +132,10 @@ def test_junk_is_counted_and_memory_stays_bounded(net_model, stream):
         sid = int(rng.integers(8, 1 << 32))
         junk += [encode_packet(AudioPacket.from_codes(sid, tag, i, np.zeros(12, int))),
                  encode_packet(AudioPacket.from_codes(7, other, i, np.zeros(12, int))),
-                 encode_packet(StartPacket(sid, rng.bytes(8)))]
+                 encode_packet(StartPacket(sid, rng.bytes(8), 0, 16000, 320))]
     core = ReceiverCore(net_model, capacity=16)
     for i in range(100):  # foreign STARTs before any stream: refused, a bounded memory of them
-        core.handle(encode_packet(StartPacket(1000 + i, rng.bytes(8))), SRC, 0.0)
+        core.handle(encode_packet(StartPacket(1000 + i, rng.bytes(8), 0, 16000, 320)), SRC, 0.0)
     assert core.buffer is None and len(core._refused) == MAX_REFUSED and core.stats.junk == 100
     core.handle(start, SRC, 0.0)
     core.handle(audio[0], ("10.0.0.1", 5), 0.0)  # right stream, wrong source
@@ -155,7 +156,7 @@ def test_junk_is_counted_and_memory_stays_bounded(net_model, stream):
 
 def test_other_model_is_refused(net_model, stream, tmp_path):
     _, start, audio, end, _ = stream
-    foreign = encode_packet(StartPacket(9, b"othermod"))
+    foreign = encode_packet(StartPacket(9, b"othermod", 0, 16000, 320))
     f_audio = encode_packet(AudioPacket.from_codes(9, b"ot", 0, np.zeros(12, int)))
     f_end = encode_packet(EndPacket(9, b"ot", 1, 320))
     core = ReceiverCore(net_model)
@@ -187,7 +188,7 @@ def test_sequence_numbers_wrap(net_model, stream):
     _, _, audio, _, payloads = stream
     assert unwrap(3, 2**32 - 2) == 2**32 + 3 and unwrap(2**32 - 1, 4) == -1
     s0, tag = 2**32 - 20, model_tag_of(net_model.model_id)
-    pkts = [encode_packet(StartPacket(7, net_model.model_id, s0))]
+    pkts = [encode_packet(StartPacket(7, net_model.model_id, s0, 16000, 320))]
     pkts += [encode_packet(AudioPacket(7, tag, (s0 + i) % 2**32, 0, 12, p))
              for i, p in enumerate(payloads)]
     pkts.append(encode_packet(EndPacket(7, tag, (s0 + len(payloads)) % 2**32, N)))
@@ -226,7 +227,7 @@ def _ref_decode(model, src, tmp_path):
     encode_file(src, tmp_path / "ref.cdc", 6, model=model)
     decode_file(tmp_path / "ref.cdc", tmp_path / "ref.wav", model=model)
     data = (tmp_path / "ref.cdc").read_bytes()
-    return sf.read(tmp_path / "ref.wav", dtype="float32")[0], bitstream.read_bitstream(data)[1]
+    return sf.read(tmp_path / "ref.wav", dtype="float32")[0], bitstream.read_bitstream(data, 16000, 320)[1]
 
 
 def _receive_in_thread(rx, dst):

@@ -205,7 +205,7 @@ def test_interrupted_send_exits_130_after_sending_end(files, capsys, monkeypatch
 def test_sigterm_removes_partial_output(tmp_path, shipped_model):
     """A long decode killed with SIGTERM while writing leaves no output, no temporary file."""
     frames = 50 * 3600
-    header = bitstream.Header(shipped_model.model_id, 16000, frames * 320, 3, 10, frames)
+    header = bitstream.Header(shipped_model.model_id, 16000, frames * 320, 3, 10, frames, 16000, 320)
     src = tmp_path / "hour.cdc"
     src.write_bytes(bitstream.write_bitstream(header, np.zeros((3, frames), np.int64)))
     p = subprocess.Popen([sys.executable, "-m", "codec", "decode", str(src), str(tmp_path / "o.wav")],

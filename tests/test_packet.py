@@ -8,10 +8,10 @@ import pytest
 from codec.errors import FormatError
 from codec.net.packet import (
     AUDIO_HEADER_SIZE, COMMON_SIZE, END_SIZE, MAX_PACKET_SIZE, START_SIZE, AudioPacket,
-    EndPacket, StartPacket, codebooks_from_payload_length, decode_packet, encode_packet,
-    frame_payload, model_tag_of, payload_codes,
+    EndPacket, StartPacket, decode_packet, encode_packet, model_tag_of,
 )
-from codec.version import FORMAT_VERSION
+from codec.payload import codebooks_from_payload_length, frame_payload, payload_codes
+from codec.version import PACKET_VERSION
 
 MODEL = b"model-01"
 TAG = model_tag_of(MODEL)
@@ -19,20 +19,20 @@ TAG = model_tag_of(MODEL)
 
 def test_sizes_and_layout():
     assert (COMMON_SIZE, START_SIZE, AUDIO_HEADER_SIZE, END_SIZE) == (12, 27, 17, 20)
-    start = encode_packet(StartPacket(0x01020304, MODEL))
-    assert start == (bytes([0xC5, FORMAT_VERSION << 4 | 1]) + bytes([4, 3, 2, 1]) + b"mo"
+    start = encode_packet(StartPacket(0x01020304, MODEL, 0, 16000, 320))
+    assert start == (bytes([0xC5, PACKET_VERSION << 4 | 1]) + bytes([4, 3, 2, 1]) + b"mo"
                      + bytes(4) + MODEL + struct.pack("<IHB", 16000, 320, 10))
-    audio = encode_packet(AudioPacket.from_codes(7, TAG, 5, np.arange(12)))  # 6 kbps
+    audio = encode_packet(AudioPacket.from_codes(7, TAG, 5, np.arange(12), timestamp=5 * 320))  # 6 kbps
     assert len(audio) == 17 + 15
-    assert audio[:2] == bytes([0xC5, FORMAT_VERSION << 4 | 2])
+    assert audio[:2] == bytes([0xC5, PACKET_VERSION << 4 | 2])
     assert audio[8:17] == struct.pack("<IIB", 5, 5 * 320, 12)
     end = encode_packet(EndPacket(7, TAG, 50, 15_999))
-    assert len(end) == 20 and end[1] == FORMAT_VERSION << 4 | 3
+    assert len(end) == 20 and end[1] == PACKET_VERSION << 4 | 3
 
 
 def test_round_trips():
     rng = np.random.default_rng(0)
-    pkts = [StartPacket(1, MODEL), StartPacket(2**32 - 1, rng.bytes(8), 9, 48000, 960, 16),
+    pkts = [StartPacket(1, MODEL, 0, 16000, 320), StartPacket(2**32 - 1, rng.bytes(8), 9, 48000, 960, 16),
             EndPacket(1, TAG, 0, 0), EndPacket(3, TAG, 2**32 - 1, 2**64 - 1)]
     assert pkts[2].last_seq is None and pkts[3].last_seq == 2**32 - 2
     for bits in (8, 10, 13, 16):
@@ -82,7 +82,7 @@ def test_bitrate_change_mid_stream():
 
 
 def test_rejections():
-    start = encode_packet(StartPacket(1, MODEL))
+    start = encode_packet(StartPacket(1, MODEL, 0, 16000, 320))
     audio = encode_packet(AudioPacket.from_codes(1, TAG, 0, np.arange(3)))  # 4 bytes, 2 pad bits
     end = encode_packet(EndPacket(1, TAG, 1, 320))
 
@@ -93,9 +93,9 @@ def test_rejections():
     bad(b"", "shorter")
     bad(start[:11], "shorter")
     bad(b"\xc4" + start[1:], "bad magic")
-    bad(start[:1] + bytes([(FORMAT_VERSION + 1) << 4 | 1]) + start[2:],
-        f"version {FORMAT_VERSION + 1}")
-    bad(start[:1] + bytes([FORMAT_VERSION << 4 | 9]) + start[2:], "unknown packet type 9")
+    bad(start[:1] + bytes([(PACKET_VERSION + 1) << 4 | 1]) + start[2:],
+        f"version {PACKET_VERSION + 1}")
+    bad(start[:1] + bytes([PACKET_VERSION << 4 | 9]) + start[2:], "unknown packet type 9")
     bad(start + b"\0", "START packet is 28")
     bad(start[:6] + b"xx" + start[8:], "model tag")
     bad(start[:20] + bytes(4) + start[24:], "sample rate 0")
@@ -108,7 +108,7 @@ def test_rejections():
     bad(audio[:16] + bytes([65]) + audio[17:], "codebooks 65")
     bad(audio[:-1] + bytes([audio[-1] | 1]), "padding")
     bad(end[:-1], "END packet is 19")
-    bad(b"\xc5" + bytes([FORMAT_VERSION << 4 | 2]) + bytes(MAX_PACKET_SIZE), "longer")
+    bad(b"\xc5" + bytes([PACKET_VERSION << 4 | 2]) + bytes(MAX_PACKET_SIZE), "longer")
     with pytest.raises(FormatError):  # wrong code width for the stream: 3 codes of 16 bits = 6 bytes
         decode_packet(audio, codebook_bits=16)
 
@@ -117,7 +117,7 @@ def test_encode_rejects_caller_bugs():
     with pytest.raises(ValueError):
         encode_packet(AudioPacket(1, TAG, 0, 0, 3, b"\0\0\0"))
     with pytest.raises(ValueError):
-        encode_packet(StartPacket(1, b"short"))
+        encode_packet(StartPacket(1, b"short", 0, 16000, 320))
     with pytest.raises(ValueError):
         encode_packet(EndPacket(1, b"abc", 0, 0))
     with pytest.raises(TypeError):

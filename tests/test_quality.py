@@ -74,7 +74,8 @@ def test_blockwise_file_codes_equal_whole_file_codes(shipped_model):
     whole = api.encode_blocks(shipped_model, iter([wav]), 16000, len(wav), 9)
     pieces = np.split(wav, [1, 5000, 16000, 16001, 100000])
     blocks = api.encode_blocks(shipped_model, iter(pieces), 16000, len(wav), 9)
-    codes_whole, codes_blocks = bitstream.read_bitstream(whole)[1], bitstream.read_bitstream(blocks)[1]
+    codes_whole, codes_blocks = bitstream.read_bitstream(whole, 16000, 320)[1], \
+        bitstream.read_bitstream(blocks, 16000, 320)[1]
     assert (codes_whole != codes_blocks).mean() <= 0.001
 
 

@@ -43,7 +43,7 @@ def test_rate_of_one_is_refused_fast_and_small(tiny_model):
 @pytest.mark.parametrize("rate", GOOD_RATES, ids=repr)
 def test_integral_rates_of_any_type_are_taken(tiny_model, rate):
     data = api.compress(np.zeros(100, np.float32), rate, 6, model=tiny_model)
-    assert codec.bitstream.read_header(data).sample_rate == int(rate)
+    assert api.read_header(data, tiny_model).sample_rate == int(rate)
 
 
 @pytest.mark.parametrize("kbps", [0.5, 4, 7, 12, 0, -6, float("nan"), float("inf"), "6", None,
@@ -239,7 +239,7 @@ def test_one_hertz_wav_is_refused_at_once(tmp_path, capsys):
 
 
 def test_original_rate_out_of_range_asks_for_rate(tmp_path, capsys, shipped_model):
-    header = codec.bitstream.Header(shipped_model.model_id, 500, 500, 3, 10, 50)
+    header = codec.bitstream.Header(shipped_model.model_id, 500, 500, 3, 10, 50, 16000, 320)
     src = tmp_path / "x.cdc"
     src.write_bytes(codec.bitstream.write_bitstream(header, np.zeros((3, 50), np.int64)))
     rc, err = cli(["decode", src, tmp_path / "o.wav", "--rate", "original"], capsys)
@@ -272,7 +272,7 @@ def test_receive_progress_line(monkeypatch, capsys):
     from codec.net.stats import ReceiveStats
     monkeypatch.setattr(net_cli, "_tty", lambda: True)
     show, done = net_cli._receive_progress(16000)
-    show(ReceiveStats(received=250, samples=80000))
+    show(ReceiveStats(16000, 320, received=250, samples=80000))
     assert "receiving: 5 s, 250 packets, 0 lost" in capsys.readouterr().err
     monkeypatch.setattr(net_cli, "_tty", lambda: False)
     assert net_cli._receive_progress(16000) == (None, None)

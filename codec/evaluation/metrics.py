@@ -1,4 +1,4 @@
-"""Objective speech quality metrics for 16 kHz mono signals.
+"""Objective speech quality metrics for wideband (``SAMPLE_RATE``) mono signals.
 
 * :func:`log_mel_distance`: mean absolute difference of log10 mel spectrograms (torch/torchaudio
   only, always available; lower is better, 0 for identical signals).
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torchaudio
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = 16000  # wideband PESQ's rate; the peers and all scores use it
 MEL_FLOOR = 1e-5
 
 
@@ -62,14 +62,14 @@ def si_sdr(ref: np.ndarray, deg: np.ndarray, eps: float = 1e-12) -> float:
 
 
 def wb_pesq(ref: np.ndarray, deg: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float | None:
-    """Wideband PESQ MOS-LQO at 16 kHz, or ``None`` without the ``pesq`` package or when PESQ
+    """Wideband PESQ MOS-LQO at ``SAMPLE_RATE``, or ``None`` without the ``pesq`` package or when PESQ
     finds no utterance in the reference."""
     try:
         import pesq
     except ImportError:
         return None
-    if sample_rate != 16000:
-        raise ValueError(f"wideband PESQ needs 16 kHz audio, got {sample_rate} Hz")
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"wideband PESQ needs {SAMPLE_RATE} Hz audio, got {sample_rate} Hz")
     ref, deg = align(ref, deg)
     try:
         return float(pesq.pesq(sample_rate, ref, deg, "wb"))

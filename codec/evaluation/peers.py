@@ -1,11 +1,11 @@
 """Peer codecs to compare against, each behind one tiny interface.
 
-A peer has ``name`` (for tables), ``kbps`` (nominal bitrate), ``roundtrip(wav)`` (16 kHz float32
-mono in, decoded 16 kHz float32 out, same length as the input: zero-padded or trimmed) and the
+A peer has ``name`` (for tables), ``kbps`` (nominal bitrate), ``roundtrip(wav)`` (wideband float32
+mono in, decoded wideband float32 out, same length as the input: zero-padded or trimmed) and the
 classmethod ``is_available()``. After each ``roundtrip`` the attribute ``last_payload_bytes`` holds
 the bytes of compressed payload it produced (codec packets only, no container), for true bitrates.
 
-* :class:`OpusPeer`: ``opusenc --hard-cbr --framesize 20`` / ``opusdec --rate 16000`` (opus-tools),
+* :class:`OpusPeer`: ``opusenc --hard-cbr --framesize 20`` / ``opusdec --rate SAMPLE_RATE`` (opus-tools),
   through pipes. opusdec drops Opus's pre-skip and trims to the input length from the Ogg granule
   position, so no delay compensation is needed: measured on a LibriSpeech eval file, the
   cross-correlation lag between input and output is within +-1 sample at 6 and 12 kbps.
@@ -14,10 +14,10 @@ the bytes of compressed payload it produced (codec packets only, no container), 
   README. ``encode_frame`` / ``decode_packet`` expose the per-frame steps for timing.
 * :class:`Codec2Peer`: ``c2enc`` / ``c2dec`` (Codec 2 at 3200 bit/s), 8 kHz: resampled down and up.
   Its output lags the input by about 155 samples at 8 kHz (STOI peaks for shifts of 290-330
-  samples at 16 kHz on four eval files), which is compensated.
+  samples at SAMPLE_RATE on four eval files), which is compensated.
 * :class:`AMRWBPeer`: AMR-WB (3GPP's wideband phone codec, the one in VoLTE / HD Voice calls)
   through ``ffmpeg``: VisualOn's ``libvo_amrwbenc`` encoder (Debian's ``libavcodec-extra``) into the
-  AMR storage format (RFC 4867 section 5), ffmpeg's own decoder back to 16 kHz, DTX off. The
+  AMR storage format (RFC 4867 section 5), ffmpeg's own decoder back to wideband, DTX off. The
   output lags the input by 95 samples (5.9 ms): the cross-correlation peak measured on four eval
   files at 6.6 and 12.65 kbps was at 94-95 samples every time (correlation 0.81-0.93), which is
   compensated.
@@ -36,8 +36,9 @@ import numpy as np
 import torch
 import torchaudio
 
-SAMPLE_RATE = 16000
-FRAME = 320  # 20 ms at 16 kHz
+from .metrics import SAMPLE_RATE
+
+FRAME = SAMPLE_RATE // 50  # Lyra's 20 ms frame
 
 LYRA_ENV = "CODEC_LYRA_DIR"
 LYRA_DEFAULT_DIR = Path("/work/shared/peers/lyra")
@@ -93,7 +94,7 @@ class OpusPeer:
         return shutil.which("opusenc") is not None and shutil.which("opusdec") is not None
 
     def encode(self, wav: np.ndarray) -> bytes:
-        """16 kHz float audio -> Ogg Opus bytes."""
+        """Wideband float audio -> Ogg Opus bytes."""
         cmd = ["opusenc", "--quiet", "--hard-cbr", "--framesize", "20", "--bitrate", f"{self.kbps:g}",
                "--raw", "--raw-rate", str(SAMPLE_RATE), "--raw-chan", "1", "-", "-"]
         pcm = to_int16(wav).astype("<i2").tobytes()
@@ -101,7 +102,7 @@ class OpusPeer:
 
     @staticmethod
     def decode(ogg: bytes) -> np.ndarray:
-        """Ogg Opus bytes -> 16 kHz float32 audio (pre-skip removed by opusdec)."""
+        """Ogg Opus bytes -> wideband float32 audio (pre-skip removed by opusdec)."""
         cmd = ["opusdec", "--quiet", "--rate", str(SAMPLE_RATE), "--float", "--no-dither", "-", "-"]
         out = subprocess.run(cmd, input=ogg, capture_output=True, check=True).stdout
         return np.frombuffer(out, dtype="<f4").copy()
@@ -160,7 +161,7 @@ class LyraPeer:
         self._dec_out = self._decoder.get_output_details()[0]["index"]
 
     def encode_frame(self, frame: np.ndarray) -> bytes:
-        """320 int16 samples -> one packet (num_quantizers 4-bit indices, first in the high bits)."""
+        """``FRAME`` int16 samples -> one packet (num_quantizers 4-bit indices, first in the high bits)."""
         x = (np.asarray(frame, dtype=np.int16).astype(np.float32) / 32768.0).reshape(1, FRAME)
         self._encoder.set_tensor(self._enc_in, x)
         self._encoder.invoke()
@@ -172,7 +173,7 @@ class LyraPeer:
         return bytes((indices[0::2] << 4) | indices[1::2])
 
     def decode_packet(self, packet: bytes) -> np.ndarray:
-        """One packet -> 320 int16 samples."""
+        """One packet -> ``FRAME`` int16 samples."""
         nibbles = np.frombuffer(packet, dtype=np.uint8)
         nibbles = np.stack([nibbles >> 4, nibbles & 15], axis=1).reshape(-1)[: self.num_quantizers]
         indices = np.full((LYRA_MAX_QUANTIZERS, 1, 1), -1, dtype=np.int32)
@@ -241,7 +242,7 @@ class AMRWBPeer:
     # Frame bytes after the TOC byte for frame types 0-8 (the nine modes) and 9 (SID); 14 (lost)
     # and 15 (no data) carry none. RFC 4867, section 5.3 and table 1b of 3GPP TS 26.201.
     FRAME_BYTES = {0: 17, 1: 23, 2: 32, 3: 36, 4: 40, 5: 46, 6: 50, 7: 58, 8: 60, 9: 5, 14: 0, 15: 0}
-    DELAY = 95  # samples at 16 kHz, measured (see the module docstring)
+    DELAY = 95  # samples at SAMPLE_RATE, measured (see the module docstring)
 
     def __init__(self, kbps: float = 6.6):
         if kbps not in self.MODES:
@@ -259,7 +260,7 @@ class AMRWBPeer:
         return "libvo_amrwbenc" in encoders
 
     def encode(self, wav: np.ndarray) -> bytes:
-        """16 kHz float audio -> AMR-WB storage-format bytes."""
+        """Wideband float audio -> AMR-WB storage-format bytes."""
         cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
                "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
                "-c:a", "libvo_amrwbenc", "-b:a", str(round(self.kbps * 1000)), "-dtx", "0",
@@ -269,7 +270,7 @@ class AMRWBPeer:
 
     @staticmethod
     def decode(amr: bytes) -> np.ndarray:
-        """AMR-WB storage-format bytes -> 16 kHz float32 audio."""
+        """AMR-WB storage-format bytes -> wideband float32 audio."""
         cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "amr",
                "-i", "pipe:0", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "pipe:1"]
         out = subprocess.run(cmd, input=amr, capture_output=True, check=True).stdout

@@ -59,10 +59,11 @@ def cmd_send(args) -> None:
 
 class SoundCard:
     """Plays frames on the default output device through a ``sounddevice`` callback; plays
-    silence when it runs dry, and keeps at most one second queued."""
+    silence when it runs dry, and keeps at most 50 frames queued."""
 
     def __init__(self, sample_rate: int):
         import sounddevice
+        self._rate = sample_rate
         self._queue: collections.deque = collections.deque(maxlen=50)
         self._current = np.zeros(0, np.float32)
         self._stream = sounddevice.OutputStream(samplerate=sample_rate, channels=1,
@@ -85,7 +86,8 @@ class SoundCard:
             self._current, n = self._current[k:], n + k
 
     def close(self) -> None:
-        time.sleep(0.02 * len(self._queue) + 0.1)  # let the queue play out
+        queued = sum(map(len, self._queue)) + len(self._current)
+        time.sleep(queued / self._rate + 0.1)  # let the queue play out
         self._stream.stop()
         self._stream.close()
 
@@ -160,7 +162,7 @@ def _channels(text: str) -> int:
 def add_commands(sub, types) -> None:
     """Add ``send`` and ``receive`` to the ``codec`` command's subparsers; ``types`` holds the
     argparse types and defaults that ``codec.__main__`` shares (bitrate, rate, number)."""
-    s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per 20 ms")
+    s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per frame (20 ms)")
     s.add_argument("input", help="audio file, or - for raw 16-bit little-endian PCM on stdin "
                    "(e.g. from arecord or sox)")
     s.add_argument("--to", required=True, metavar="HOST:PORT", type=_address,
@@ -171,7 +173,7 @@ def add_commands(sub, types) -> None:
                    help="simulate the loss of a random fraction P (0 to 1) of the audio packets")
     s.add_argument("--seed", type=int, help="seed of the loss simulation")
     s.add_argument("--no-pace", action="store_true",
-                   help="send as fast as possible instead of one packet every 20 ms")
+                   help="send as fast as possible instead of one packet per frame")
     s.add_argument("--rate", type=types.rate, default=types.sample_rate,
                    help=f"sample rate of PCM on stdin (default {types.sample_rate})")
     s.add_argument("--channels", type=_channels, default=1,

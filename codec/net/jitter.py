@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 HISTORY = 1024  # frames behind the playout point remembered, to tell late from duplicate
-TIMESTAMP_RATE = 16000  # AUDIO timestamps count 16 kHz samples
 
 
 def unwrap(seq: int, ref: int) -> int:
@@ -68,17 +67,18 @@ class JitterBuffer:
 
 
 class InterarrivalJitter:
-    """The RFC 3550 interarrival jitter estimate (ms) from arrival times and sender timestamps."""
+    """The RFC 3550 interarrival jitter estimate (ms) from arrival times and sender timestamps,
+    which count samples at ``sample_rate`` (the model's)."""
 
-    def __init__(self):
-        self.ms = 0.0
+    def __init__(self, sample_rate: int):
+        self.ms, self.sample_rate = 0.0, sample_rate
         self._prev: tuple[float, int] | None = None  # (arrival, timestamp)
 
     def update(self, timestamp: int, now: float) -> float:
-        """Take one packet's u32 ``timestamp`` (16 kHz samples) that arrived at ``now`` (s)."""
+        """Take one packet's u32 ``timestamp`` (samples) that arrived at ``now`` (s)."""
         if self._prev is not None:
             t0, ts0 = self._prev
-            dts = ((timestamp - ts0 + (1 << 31)) % (1 << 32) - (1 << 31)) / TIMESTAMP_RATE
+            dts = ((timestamp - ts0 + (1 << 31)) % (1 << 32) - (1 << 31)) / self.sample_rate
             self.ms += (abs(now - t0 - dts) * 1000 - self.ms) / 16
         self._prev = (now, timestamp)
         return self.ms

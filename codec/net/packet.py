@@ -2,17 +2,18 @@
 
 Every packet starts with a 12-byte common header (little-endian)::
 
-    magic 0xC5 u8 | (format version << 4 | packet type) u8 | stream id u32 | model tag (2 bytes)
+    magic 0xC5 u8 | (packet version << 4 | packet type) u8 | stream id u32 | model tag (2 bytes)
     | seq u32
 
 then, per type:
 
 * START (1), 27 bytes: model id (8 bytes) | sample rate u32 | frame size u16 | codebook bits u8.
+  The model id implies the frame geometry; the rate and frame size repeat it as a check.
   ``seq`` is the sequence number of the first audio frame to follow (normally 0).
 * AUDIO (2), 17 + payload bytes: timestamp u32 | num codebooks u8 | payload. ``seq`` is the
   frame index (counted from 0); the payload is one frame's K codes bit-packed, coarse first,
   exactly ``ceil(K * bits / 8)`` bytes.
-* END (3), 20 bytes: total samples u64 (at 16 kHz, so the receiver trims exactly). ``seq`` is
+* END (3), 20 bytes: total samples u64 (at the model's rate, so the receiver trims exactly). ``seq`` is
   the number of audio frames in the stream, i.e. one past the last audio sequence number.
 
 :func:`decode_packet` does bounded work and raises only :class:`~codec.errors.FormatError`.
@@ -26,17 +27,16 @@ from enum import IntEnum
 
 import numpy as np
 
-from ..bitpack import MAX_BITS, MIN_BITS, pack_frame, packed_size, unpack_frame
+from ..bitpack import MAX_BITS, MIN_BITS, packed_size
 from ..errors import FormatError
-from ..version import FORMAT_VERSION
+from ..payload import DEFAULT_BITS, MAX_CODEBOOKS, frame_payload, payload_codes
+from ..version import PACKET_VERSION
 
 PACKET_MAGIC = 0xC5
 MAX_PACKET_SIZE = 65536  # anything longer is rejected unread
-MAX_CODEBOOKS = 64
 MAX_SAMPLE_RATE = 1_000_000
 MODEL_ID_SIZE = 8
 MODEL_TAG_SIZE = 2
-DEFAULT_BITS = 10
 
 
 class PacketType(IntEnum):
@@ -60,46 +60,15 @@ def model_tag_of(model_id: bytes) -> bytes:
     return bytes(model_id[:MODEL_TAG_SIZE])
 
 
-def codebooks_from_payload_length(n: int, bits: int = DEFAULT_BITS) -> int:
-    """The number of codebooks K whose one-frame payload is ``n = ceil(K * bits / 8)`` bytes.
-
-    For ``bits >= 8`` the payload length grows strictly with K, so K is unique (for 10-bit
-    codes: K=1..32 give 2, 3, 4, 5, 7, 8, 9, 10, 12, ... bytes). Raises ``FormatError`` when
-    no K in 1..64 matches and ``ValueError`` for ``bits < 8`` (lengths are ambiguous).
-    """
-    if not 8 <= bits <= MAX_BITS:
-        raise ValueError(f"K is recoverable from the payload length only for 8..16 bits, got {bits}")
-    k = n * 8 // bits  # the largest K that fits in n bytes
-    if not (1 <= k <= MAX_CODEBOOKS and packed_size(k, bits) == n):
-        raise FormatError(f"no number of codebooks gives a {n}-byte payload of {bits}-bit codes")
-    return k
-
-
-def frame_payload(codes: np.ndarray, bits: int = DEFAULT_BITS) -> bytes:
-    """Bit-pack one frame's codes (shape ``[K]``, coarse first) into ``ceil(K * bits / 8)`` bytes."""
-    return pack_frame(codes, bits)
-
-
-def payload_codes(payload: bytes, num_codebooks: int | None = None, bits: int = DEFAULT_BITS) -> np.ndarray:
-    """Inverse of :func:`frame_payload`: an ``int64`` array of shape ``[K]``.
-
-    With ``num_codebooks=None``, K is taken from the payload length (see
-    :func:`codebooks_from_payload_length`). Raises ``FormatError`` on a length mismatch.
-    """
-    if num_codebooks is None:
-        num_codebooks = codebooks_from_payload_length(len(payload), bits)
-    return unpack_frame(bytes(payload), num_codebooks, bits)
-
-
 @dataclass(frozen=True)
 class StartPacket:
     """Announces a stream: which model, sample rate, frame size and code width."""
 
     stream_id: int
     model_id: bytes
-    seq: int = 0
-    sample_rate: int = 16000
-    frame_size: int = 320
+    seq: int
+    sample_rate: int  # the model's (implied by its id; repeated as a check)
+    frame_size: int   # the model's hop, samples
     codebook_bits: int = DEFAULT_BITS
 
     @property
@@ -109,11 +78,11 @@ class StartPacket:
 
 @dataclass(frozen=True)
 class AudioPacket:
-    """One 20 ms frame: ``num_codebooks`` codes bit-packed in ``payload``.
+    """One frame: ``num_codebooks`` codes bit-packed in ``payload``.
 
-    ``timestamp`` is the sender's clock in 16 kHz samples, modulo 2**32 (by default
-    ``seq * 320``); receivers order and detect loss by ``seq`` and may use ``timestamp``
-    for jitter estimation only.
+    ``timestamp`` is the sender's clock in samples at the model's rate, modulo 2**32 (the
+    sender sends ``seq * hop``); receivers order and detect loss by ``seq`` and may use
+    ``timestamp`` for jitter estimation only.
     """
 
     stream_id: int
@@ -125,11 +94,11 @@ class AudioPacket:
 
     @classmethod
     def from_codes(cls, stream_id: int, model_tag: bytes, seq: int, codes: np.ndarray,
-                   bits: int = DEFAULT_BITS, timestamp: int | None = None) -> "AudioPacket":
-        """Build a packet from one frame's codes; ``timestamp`` defaults to ``seq * 320``."""
+                   bits: int = DEFAULT_BITS, timestamp: int = 0) -> "AudioPacket":
+        """Build a packet from one frame's codes (``timestamp`` mod 2**32 is taken)."""
         codes = np.asarray(codes)
-        ts = (seq * 320) % (1 << 32) if timestamp is None else timestamp
-        return cls(stream_id, model_tag, seq, ts, len(codes), frame_payload(codes, bits))
+        return cls(stream_id, model_tag, seq, timestamp % (1 << 32), len(codes),
+                   frame_payload(codes, bits))
 
     def codes(self, bits: int = DEFAULT_BITS) -> np.ndarray:
         """The frame's codes, ``int64`` of shape ``[num_codebooks]``."""
@@ -157,7 +126,7 @@ Packet = StartPacket | AudioPacket | EndPacket
 def _common(ptype: PacketType, stream_id: int, model_tag: bytes, seq: int) -> bytes:
     if len(model_tag) != MODEL_TAG_SIZE:
         raise ValueError(f"model tag must be {MODEL_TAG_SIZE} bytes, got {model_tag!r}")
-    return _COMMON.pack(PACKET_MAGIC, FORMAT_VERSION << 4 | ptype, stream_id, bytes(model_tag), seq)
+    return _COMMON.pack(PACKET_MAGIC, PACKET_VERSION << 4 | ptype, stream_id, bytes(model_tag), seq)
 
 
 def encode_packet(pkt: Packet, codebook_bits: int = DEFAULT_BITS) -> bytes:
@@ -203,9 +172,9 @@ def decode_packet(data: bytes, codebook_bits: int = DEFAULT_BITS) -> Packet:
     if magic != PACKET_MAGIC:
         raise FormatError(f"not a codec packet (bad magic 0x{magic:02x})")
     version, ptype = vt >> 4, vt & 0x0F
-    if version != FORMAT_VERSION:
+    if version != PACKET_VERSION:
         raise FormatError(f"unsupported packet format version {version} "
-                          f"(this codec reads version {FORMAT_VERSION})")
+                          f"(this codec reads version {PACKET_VERSION})")
 
     if ptype == PacketType.START:
         if n != START_SIZE:

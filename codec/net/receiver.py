@@ -8,7 +8,7 @@ In file mode (default) frames are placed by sequence number, without a clock: a 
 decoded once it and every earlier frame are settled, and a missing frame is concealed when a
 packet ``capacity`` frames further on arrives, ``END_GRACE`` s after END, or at the idle
 timeout; nothing is dropped for arriving early. In real-time mode (``--play``) frame ``s`` is
-played at ``anchor + s * 20 ms + delay`` (``anchor`` from the first audio packet's arrival,
+played at ``anchor + s * frame + delay`` (``anchor`` from the first audio packet's arrival,
 ``delay`` the jitter-buffer depth); a frame missing then is concealed, and a late packet deepens
 the buffer by one frame (up to ``MAX_DELAY``) with one concealed frame for the sound card only.
 Either way each sequence number yields one frame, so the output stays time-aligned and, with
@@ -27,9 +27,9 @@ from ..errors import FormatError
 from ..audio import Output, audio_format_for, write_wav_blocks
 from ..streaming import StreamDecoder
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
-from .packet import (AudioPacket, EndPacket, StartPacket, codebooks_from_payload_length,
-                     decode_packet, model_tag_of)
-from .stats import FRAME_S, ReceiveStats, format_summary
+from ..payload import codebooks_from_payload_length
+from .packet import AudioPacket, EndPacket, StartPacket, decode_packet, model_tag_of
+from .stats import ReceiveStats, format_summary
 
 __all__ = ["DEFAULT_PORT", "IDLE_TIMEOUT", "JitterBuffer", "ReceiveStats", "Receiver",
            "ReceiverCore", "format_summary", "unwrap"]
@@ -62,10 +62,12 @@ class ReceiverCore:
                  capacity: int = 64, idle_timeout: float = IDLE_TIMEOUT, adaptive: bool = True):
         self.model, self.realtime, self.adaptive = model, realtime, adaptive
         self.hop, self.bits = model.hop, model.config.codebook_bits
+        self.frame_s = model.hop / model.config.sample_rate
         self.tag = model_tag_of(model.model_id)
         self.capacity, self.idle_timeout = capacity, idle_timeout
         self.delay = jitter_ms / 1000
-        self.stats = ReceiveStats(target_ms=jitter_ms if realtime else None)
+        self.stats = ReceiveStats(model.config.sample_rate, model.hop,
+                                  target_ms=jitter_ms if realtime else None)
         self.decoder = StreamDecoder(model)
         self.buffer: JitterBuffer | None = None
         self.stream_id = self.source = None
@@ -78,7 +80,7 @@ class ReceiverCore:
         self._candidates: dict[int, tuple] = {}  # slot -> (packet, source, size, arrival)
         self._ready: list[Frame] = []  # frames settled inside handle() (file mode, window full)
         self._stretch = 0
-        self._jitter = InterarrivalJitter()
+        self._jitter = InterarrivalJitter(model.config.sample_rate)
         self._popped = False
 
     # -- packets in ---------------------------------------------------------------------------
@@ -174,7 +176,7 @@ class ReceiverCore:
         st.wire_bytes += size
         st.jitter_ms = self._jitter.update(pkt.timestamp, now)
         if self.anchor is None:
-            self.anchor = now - seq * FRAME_S
+            self.anchor = now - seq * self.frame_s
         if not self.realtime:
             while seq >= buf.next + self.capacity:  # window full: settle the oldest frame
                 self._ready.append(self._pop(now))
@@ -184,8 +186,8 @@ class ReceiverCore:
         elif result == "late":
             st.late += 1
             st.recovered = buf.recovered
-            if self.realtime and self.adaptive and self.delay + FRAME_S <= MAX_DELAY + 1e-9:
-                self.delay += FRAME_S
+            if self.realtime and self.adaptive and self.delay + self.frame_s <= MAX_DELAY + 1e-9:
+                self.delay += self.frame_s
                 self._stretch += 1
                 st.target_ms = self.delay * 1000
         elif result == "duplicate":
@@ -206,7 +208,7 @@ class ReceiverCore:
     # -- frames out ---------------------------------------------------------------------------
     def due(self, seq: int) -> float:
         """Real-time mode: when frame ``seq`` is played."""
-        return self.anchor + seq * FRAME_S + self.delay
+        return self.anchor + seq * self.frame_s + self.delay
 
     def _pop(self, now: float) -> Frame:
         seq, payload, arrival = self.buffer.pop()
@@ -308,7 +310,7 @@ class Receiver:
 
     The socket is bound on construction (``address`` tells the port when 0 was asked). ``wait``
     is how long to wait for a stream to lock onto; a refused stream ends the wait early once it
-    sends END (``ValueError`` with the refusal message). ``on_play(samples)`` gets each frame as
+    sends END (``FormatError``, a ``ValueError``, with the refusal message, which names the model id). ``on_play(samples)`` gets each frame as
     it is played out (real-time mode: a sound card), ``progress(stats)`` is called once a
     second, ``note(text)`` once on a refusal. With ``record_times``, ``frame_times`` lists
     ``(seq, monotonic time)`` of each output frame (to measure latency). Ctrl-C after the stream
@@ -372,7 +374,7 @@ class Receiver:
                     noted = True
                 if core.buffer is None and (core.refused_ended or now - start >= self.wait):
                     if core.refusal:
-                        raise ValueError(core.refusal)
+                        raise FormatError(core.refusal)
                     raise TimeoutError(f"no stream arrived on {self.address[0]}:"
                                        f"{self.address[1]} within {self.wait:g} s")
                 if self.progress and now >= report:

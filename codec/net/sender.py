@@ -1,8 +1,9 @@
-"""Sending a live stream: one UDP packet per 20 ms frame (packet layout in docs/PROTOCOL.md).
+"""Sending a live stream: one UDP packet per frame (packet layout in docs/PROTOCOL.md).
 
 A stream is START (sent three times: before each of the first three audio packets), one AUDIO
-packet per frame, then END three times (20 ms apart when pacing). With pacing, frame ``i`` is
-encoded and sent at ``t0 + i * 20 ms`` on a monotonic clock (``t0``: when frame 0 was ready),
+packet per frame, then END three times (one frame apart when pacing). With pacing, frame ``i``
+is encoded and sent at ``t0 + i * frame`` (``frame = hop / sample_rate`` of the model, 20 ms
+for the shipped one) on a monotonic clock (``t0``: when frame 0 was ready),
 as a live source would; without it, as fast as the encoder goes. ``loss`` drops a random
 fraction of the AUDIO packets (never START or END) with a seeded RNG, to simulate a network.
 """
@@ -25,7 +26,6 @@ from ..errors import ArgumentError, check_int, check_sample_rate
 from ..audio import open_audio, read_blocks, resample_blocks
 from ..streaming import StreamEncoder
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
-from .stats import FRAME_S
 REPEATS = 3  # START and END are each sent this many times
 
 
@@ -41,10 +41,11 @@ def parse_address(text: str) -> tuple[str, int]:
 @dataclass
 class SendStats:
     stream_id: int
+    frame_s: float         # seconds per frame (the model's hop / sample rate)
     frames: int = 0        # audio frames encoded
     sent: int = 0          # audio packets sent
     dropped: int = 0       # audio packets dropped by the loss simulation
-    samples: int = 0       # 16 kHz samples streamed (END's total)
+    samples: int = 0       # samples streamed at the model's rate (END's total)
     bytes: int = 0         # datagram bytes sent, all packets
     audio_bytes: int = 0   # datagram bytes of the audio packets sent
     payload_bits: int = 0  # codec payload bits of the audio packets sent
@@ -55,17 +56,17 @@ class SendStats:
     @property
     def kbps(self) -> float:
         """Bitrate on the wire (packet bytes, without IP/UDP headers)."""
-        return self.bytes * 8 / (self.frames * FRAME_S * 1000) if self.frames else 0.0
+        return self.bytes * 8 / (self.frames * self.frame_s * 1000) if self.frames else 0.0
 
     @property
     def audio_kbps(self) -> float:
         """Audio packets with their headers, per packet sent (what ``codec receive`` reports)."""
-        return self.audio_bytes * 8 / (self.sent * FRAME_S * 1000) if self.sent else 0.0
+        return self.audio_bytes * 8 / (self.sent * self.frame_s * 1000) if self.sent else 0.0
 
     @property
     def payload_kbps(self) -> float:
         """The codec payload alone (the nominal bitrate)."""
-        return self.payload_bits / (self.sent * FRAME_S * 1000) if self.sent else 0.0
+        return self.payload_bits / (self.sent * self.frame_s * 1000) if self.sent else 0.0
 
 
 class Sender:
@@ -82,9 +83,10 @@ class Sender:
         self.encoder = StreamEncoder(model, bitrate)
         self.loss, self.pace = loss, pace
         self.bits, self.hop = model.config.codebook_bits, model.hop
+        self.frame_s = model.hop / model.config.sample_rate
         self.tag = model_tag_of(model.model_id)
         self.stream_id = secrets.randbits(32) if stream_id is None else stream_id
-        self.stats = SendStats(self.stream_id)
+        self.stats = SendStats(self.stream_id, self.frame_s)
         self._rng = random.Random(seed)
         try:
             found = socket.getaddrinfo(dest[0], dest[1], type=socket.SOCK_DGRAM)
@@ -127,9 +129,9 @@ class Sender:
         seq = self.stats.frames
         if self._t0 is None:
             self._t0 = time.monotonic()
-            self.stats.capture_start = self._t0 - FRAME_S
+            self.stats.capture_start = self._t0 - self.frame_s
         elif self.pace:
-            delay = self._t0 + seq * FRAME_S - time.monotonic()
+            delay = self._t0 + seq * self.frame_s - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
         codes = self.encoder.encode_codes(frame)
@@ -140,7 +142,8 @@ class Sender:
         if self.loss and self._rng.random() < self.loss:
             self.stats.dropped += 1
             return
-        pkt = AudioPacket.from_codes(self.stream_id, self.tag, seq % (1 << 32), codes, self.bits)
+        pkt = AudioPacket.from_codes(self.stream_id, self.tag, seq % (1 << 32), codes, self.bits,
+                                     seq * self.hop)
         data = encode_packet(pkt, self.bits)
         self._send(data)
         self.stats.sent += 1
@@ -156,12 +159,12 @@ class Sender:
                                       self.stats.samples))
         for i in range(REPEATS):
             if i and self.pace:
-                time.sleep(FRAME_S)
+                time.sleep(self.frame_s)
             self._send(end)
         return self.stats
 
     def stream(self, blocks: Iterator[np.ndarray]) -> SendStats:
-        """Send 16 kHz float blocks of any sizes as frames (the last one zero-padded), then END.
+        """Send float blocks at the model's rate, of any sizes, as frames (the last one zero-padded), then END.
 
         Ctrl-C ends the input: the frames sent so far are followed by END (``stats.interrupted``).
         """
@@ -184,7 +187,8 @@ class Sender:
 
 
 def send_file(model, path, dest: tuple[str, int], on_open=None, **options) -> SendStats:
-    """Stream an audio file (any format soundfile reads; downmixed and resampled to 16 kHz).
+    """Stream an audio file (any format soundfile reads; downmixed and resampled to the model's
+    rate).
 
     ``on_open(f)`` is called once the file is open; ``options`` go to ``Sender`` (bitrate,
     loss, seed, pace, stream_id).
@@ -192,27 +196,29 @@ def send_file(model, path, dest: tuple[str, int], on_open=None, **options) -> Se
     with open_audio(path) as f:
         if on_open:
             on_open(f)
-        total = output_samples_for(f.frames, f.samplerate)
+        total = output_samples_for(f.frames, f.samplerate, model.config.sample_rate)
         blocks = exact_length(read_blocks(f, model.config.sample_rate, 0.2), total)
         with closing(Sender(model, dest, **options)) as sender:
             return sender.stream(blocks)
 
 
-def pcm_blocks(stream: BinaryIO, rate: int = 16000, channels: int = 1) -> Iterator[np.ndarray]:
-    """Raw 16-bit little-endian PCM from a binary stream, 20 ms at a time, as mono float32."""
-    size = max(1, rate // 50) * channels * 2
+def pcm_blocks(stream: BinaryIO, rate: int, channels: int, seconds: float) -> Iterator[np.ndarray]:
+    """Raw 16-bit little-endian PCM from a binary stream, ``seconds`` at a time, as mono float32."""
+    size = max(1, round(rate * seconds)) * channels * 2
     while data := stream.read(size):
         data = data[: len(data) - len(data) % (2 * channels)]
         pcm = np.frombuffer(data, "<i2").reshape(-1, channels)
         yield (pcm.mean(axis=1, dtype=np.float32) / 32768.0).astype(np.float32)
 
 
-def send_pcm(model, stream: BinaryIO, dest: tuple[str, int], rate: int = 16000,
+def send_pcm(model, stream: BinaryIO, dest: tuple[str, int], rate: int | None = None,
              channels: int = 1, **options) -> SendStats:
-    """Stream live raw PCM (e.g. ``arecord -f S16_LE`` on stdin) until end of input."""
-    rate = check_sample_rate(rate, "rate")
+    """Stream live raw PCM (e.g. ``arecord -f S16_LE`` on stdin) until end of input; ``rate``
+    defaults to the model's. Read one frame's duration at a time."""
+    rate = check_sample_rate(model.config.sample_rate if rate is None else rate, "rate")
     channels = check_int(channels, "channels", 1, 64)
     with closing(Sender(model, dest, **options)) as sender:
-        blocks = resample_blocks(pcm_blocks(stream, rate, channels), rate,
+        frame_s = model.hop / model.config.sample_rate
+        blocks = resample_blocks(pcm_blocks(stream, rate, channels, frame_s), rate,
                                  model.config.sample_rate)
         return sender.stream(blocks)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FRAME_S", "ReceiveStats", "format_summary"]
-
-FRAME_S = 0.02  # seconds per frame
+__all__ = ["ReceiveStats", "format_summary"]
 
 
 @dataclass
 class ReceiveStats:
+    sample_rate: int       # the model's frame geometry
+    hop: int
     stream_id: int | None = None
     received: int = 0      # audio packets of the stream that arrived (late and duplicates too)
     decoded: int = 0       # frames decoded from a packet
@@ -33,16 +33,20 @@ class ReceiveStats:
     ended: bool = False    # END received
 
     @property
+    def frame_s(self) -> float:
+        return self.hop / self.sample_rate
+
+    @property
     def lost(self) -> int:  # frames whose packet never arrived
         return self.concealed - self.recovered
 
     @property
     def kbps(self) -> float:
-        return self.payload_bits / (self.decoded * FRAME_S * 1000) if self.decoded else 0.0
+        return self.payload_bits / (self.decoded * self.frame_s * 1000) if self.decoded else 0.0
 
     @property
     def wire_kbps(self) -> float:
-        return self.wire_bytes * 8 / (self.received * FRAME_S * 1000) if self.received else 0.0
+        return self.wire_bytes * 8 / (self.received * self.frame_s * 1000) if self.received else 0.0
 
     @property
     def hold_ms(self) -> float:
@@ -55,7 +59,7 @@ def format_summary(s: ReceiveStats) -> str:
         buf = f"file mode, frames held {s.hold_ms:.1f} ms on average"
     else:
         buf = f"{s.target_ms:.0f} ms target ({s.stretched} frames added), held {s.hold_ms:.1f} ms"
-    return (f"stream {sid}: {s.samples} samples ({s.samples / 16000:.2f} s), "
+    return (f"stream {sid}: {s.samples} samples ({s.samples / s.sample_rate:.2f} s), "
             f"{'ended' if s.ended else 'no end-of-stream packet'}\n"
             f"packets  received {s.received}, lost {s.lost}, late {s.late}, duplicated "
             f"{s.duplicated}, early {s.early}, junk {s.junk}\n"

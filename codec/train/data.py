@@ -1,6 +1,6 @@
 """Training data: speech held in memory, random crops and augmentation, all batched.
 
-The whole corpus is one int16 tensor (2.2 h of 16 kHz speech is about 250 MB), so a batch is a
+The whole corpus is one int16 tensor (2.2 h of speech at the shipped rate is about 250 MB), so a batch is a
 single gather: no per-sample Python work and no data-loader processes.
 """
 
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import soundfile as sf
 import torch
 from torchaudio import functional as AF
+
+from ..model import CodecConfig
 
 AUDIO_SUFFIXES = (".flac", ".wav", ".ogg")
 
@@ -46,7 +48,8 @@ def split_by_speaker(utts: list[Utterance], holdout: float) -> tuple[list, list]
 class SpeechCorpus:
     """Utterances concatenated into one int16 tensor, resampled to ``sample_rate``."""
 
-    def __init__(self, utts: list[Utterance], sample_rate: int = 16000, progress=None):
+    def __init__(self, utts: list[Utterance], sample_rate: int = CodecConfig.sample_rate,
+                 progress=None):
         chunks, lengths = [], []
         for u in (progress(utts) if progress else utts):
             data, sr = sf.read(u.path, dtype="float32", always_2d=True)
@@ -89,6 +92,7 @@ class Augment:
     min_peak_db: float = -40.0   # peak level range after normalisation
     max_peak_db: float = -1.0
     telephone_prob: float = 0.15  # chance of a 3.4-4 kHz low-pass (8 kHz speech upsampled)
+    sample_rate: int = field(default=CodecConfig.sample_rate, kw_only=True)  # the audio's
 
     def __call__(self, wav: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         b = wav.shape[0]
@@ -96,7 +100,8 @@ class Augment:
             phone = torch.rand(b, generator=generator) < self.telephone_prob
             if phone.any():
                 cutoff = 3400 + 600 * float(torch.rand(1, generator=generator))
-                low = AF.lowpass_biquad(AF.lowpass_biquad(wav[phone], 16000, cutoff), 16000, cutoff)
+                low = AF.lowpass_biquad(AF.lowpass_biquad(wav[phone], self.sample_rate, cutoff),
+                                        self.sample_rate, cutoff)
                 wav = wav.clone()
                 wav[phone] = low
         peak = wav.abs().amax(dim=-1, keepdim=True).clamp(min=1e-4)

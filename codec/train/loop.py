@@ -57,7 +57,7 @@ class TrainConfig:
     coef_weight: float = 0.0      # compressed transform-coefficient MSE (spectral kinds)
     recon_loss: str = "mrstft"    # "mrstft": log-mel + STFT convergence and log-magnitude at
                                   # 256-2048; "compressed": log-mel + compressed magnitude and
-                                  # complex MSE at 320-1280 (``cmag_weight``, ``cplx_weight``)
+                                  # complex MSE at 1-4 frames (``cmag_weight``, ``cplx_weight``)
 
 
 def _lr_at(step: int, cfg: TrainConfig, progress: float | None = None) -> float:
@@ -103,15 +103,15 @@ class Trainer:
             self.disc_net = self._distributed(self.disc)
             self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.disc_lr,
                                            betas=(0.8, 0.99), weight_decay=0.0)
-        self.augment = Augment()
+        self.augment = Augment(sample_rate=mc.sample_rate)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1000 * self.rank)
         self.step, self.best, self.cpu_s = 0, float("inf"), 0.0
         hop = self.model.hop
-        self.crop = math.ceil(cfg.crop_seconds * 16000 / hop) * hop
+        self.crop = math.ceil(cfg.crop_seconds * mc.sample_rate / hop) * hop
         self.levels = torch.tensor([self.model.config.codebooks_for(b)
                                     for b in self.model.config.bitrates])
         self._resume()
-        self._valid_batch = fixed_crops(valid, cfg.valid_items, 3 * 16000) \
+        self._valid_batch = fixed_crops(valid, cfg.valid_items, 3 * mc.sample_rate) \
             if self.is_main and valid and len(valid) else None
         self._tb = self._tensorboard() if self.is_main else None
 

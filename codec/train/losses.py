@@ -10,11 +10,15 @@ import torch
 from torch import nn
 from torchaudio.functional import melscale_fbanks
 
+from ..model import CodecConfig
+
+SHIPPED = CodecConfig()  # the defaults below follow the shipped model's rate and frame
+
 
 class MultiResolutionSpectralLoss(nn.Module):
     """L1 log-mel distance and spectral convergence + log-magnitude L1, at several FFT sizes."""
 
-    def __init__(self, sample_rate: int = 16000, fft_sizes=(256, 512, 1024, 2048),
+    def __init__(self, sample_rate: int = SHIPPED.sample_rate, fft_sizes=(256, 512, 1024, 2048),
                  n_mels=(32, 64, 80, 80), eps: float = 1e-5):
         super().__init__()
         self.fft_sizes, self.eps = tuple(fft_sizes), eps
@@ -56,9 +60,11 @@ class CompressedSpectralLoss(nn.Module):
     all three terms, half the cost of a separate mel loss).
     """
 
-    def __init__(self, sample_rate: int = 16000, fft_sizes=(320, 640, 1280), n_mels=(40, 64, 80),
+    def __init__(self, sample_rate: int = SHIPPED.sample_rate, fft_sizes=None, n_mels=(40, 64, 80),
                  power: float = 0.3, eps: float = 1e-7):
         super().__init__()
+        if fft_sizes is None:  # 1, 2 and 4 frames of the shipped model
+            fft_sizes = tuple(m * SHIPPED.hop for m in (1, 2, 4))
         self.fft_sizes, self.power, self.eps = tuple(fft_sizes), power, eps
         for n_fft, mels in zip(self.fft_sizes, n_mels):
             self.register_buffer(f"win{n_fft}", torch.hann_window(n_fft), persistent=False)
