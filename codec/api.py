@@ -78,10 +78,11 @@ class EncodeResult:
 
 
 def encode_blocks(model: Codec, blocks: Iterator[np.ndarray], sample_rate: int,
-                  num_samples: int, bitrate: float, progress: Progress | None = None) -> bytes:
-    """Float blocks at the model's rate (any sizes) -> a complete bitstream file's bytes."""
+                  num_samples: int, num_codebooks: int, progress: Progress | None = None) -> bytes:
+    """Float blocks at the model's rate (any sizes) -> a complete bitstream file's bytes, with
+    ``num_codebooks`` codes a frame (``codebooks_for(model, bitrate)``)."""
     hop, rate = model.hop, model.config.sample_rate
-    stream = EncoderStream(model, model.config.codebooks_for(bitrate))
+    stream = EncoderStream(model, num_codebooks)
     target = bitstream.output_samples_for(num_samples, sample_rate, rate)
     codes, carry = [], np.zeros(0, np.float32)
     for block in exact_length(blocks, target):
@@ -154,11 +155,11 @@ def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
     """
     rate = check_sample_rate(sample_rate, "sample_rate", AudioInputError)
     model = check_model(model, optional=True) or load_model()
-    codebooks_for(model, bitrate)
+    k = codebooks_for(model, bitrate)
     mono = _as_mono(wav)
     blocks = resample_blocks(in_blocks(mono, int(BLOCK_SECONDS * rate)), rate,
                              model.config.sample_rate)
-    return encode_blocks(model, blocks, rate, len(mono), float(bitrate))
+    return encode_blocks(model, blocks, rate, len(mono), k)
 
 
 def decompress(data: bytes, model: Codec | None = None) -> tuple[np.ndarray, int]:
@@ -185,14 +186,14 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
     progress bar); ``progress(n)`` after each block.
     """
     model = check_model(model, optional=True) or load_model()
-    codebooks_for(model, bitrate)
+    k = codebooks_for(model, bitrate)
     output = Output(dst, force, inputs=[src])
     check_bitstream_name(dst)
     with open_audio(src) as f:
         if on_open:
             on_open(f)
         blocks = read_blocks(f, model.config.sample_rate, BLOCK_SECONDS)
-        data = encode_blocks(model, blocks, f.samplerate, f.frames, float(bitrate), progress)
+        data = encode_blocks(model, blocks, f.samplerate, f.frames, k, progress)
     with output.open() as out:
         out.write(data)
     return EncodeResult(read_header(data, model), data)

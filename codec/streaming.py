@@ -181,6 +181,7 @@ class StreamDecoder:
         self._engine = (onnx_runtime.OnnxFrameDecoder(model) if self.backend == "onnxruntime"
                         else EagerFrameDecoder(model))
         self._last_codes: np.ndarray | None = None
+        self.num_codebooks = 0  # K of the last payload decoded (its length tells K)
         self._lost_run = 0
         self._gain = 1.0
 
@@ -192,7 +193,7 @@ class StreamDecoder:
         if len(codes) > self.model.config.num_codebooks:
             raise ValueError(f"payload has {len(codes)} codebooks, the model has "
                              f"{self.model.config.num_codebooks}")
-        self._last_codes, self._lost_run = codes, 0
+        self._last_codes, self._lost_run, self.num_codebooks = codes, 0, len(codes)
         return self._output(self._run(codes), 1.0)
 
     def conceal(self) -> np.ndarray:

@@ -56,9 +56,9 @@ def test_true_bitrate_within_3_percent(tiny_model, kbps):
 
 def test_blockwise_equals_whole(tiny_model):
     x = speech_like(3.0, seed=3)
-    whole = api.encode_blocks(tiny_model, iter([x]), 16000, len(x), 9)
+    whole = api.encode_blocks(tiny_model, iter([x]), 16000, len(x), 18)
     pieces = np.split(x, [1, 777, 5000, 16000, 33333])
-    blocks = api.encode_blocks(tiny_model, iter(pieces), 16000, len(x), 9)
+    blocks = api.encode_blocks(tiny_model, iter(pieces), 16000, len(x), 18)
     _, cw = bitstream.read_bitstream(whole, 16000, 320)
     _, cb = bitstream.read_bitstream(blocks, 16000, 320)
     # The latents agree to float rounding (1e-7 here; tests/test_conv.py), but this tiny random

@@ -71,9 +71,9 @@ def test_streaming_equals_offline_on_speech(shipped_model, clip):
 def test_blockwise_file_codes_equal_whole_file_codes(shipped_model):
     from codec import api, bitstream
     wav = np.concatenate([load(c) for c in CLIPS])
-    whole = api.encode_blocks(shipped_model, iter([wav]), 16000, len(wav), 9)
+    whole = api.encode_blocks(shipped_model, iter([wav]), 16000, len(wav), 18)
     pieces = np.split(wav, [1, 5000, 16000, 16001, 100000])
-    blocks = api.encode_blocks(shipped_model, iter(pieces), 16000, len(wav), 9)
+    blocks = api.encode_blocks(shipped_model, iter(pieces), 16000, len(wav), 18)
     codes_whole, codes_blocks = bitstream.read_bitstream(whole, 16000, 320)[1], \
         bitstream.read_bitstream(blocks, 16000, 320)[1]
     assert (codes_whole != codes_blocks).mean() <= 0.001

@@ -95,3 +95,14 @@ def test_block_streams_accept_any_whole_frames(tiny_model):
         es.push(np.zeros(100, np.float32))
     ds = DecoderStream(tiny_model)
     assert ds.push(whole[:, :0]).shape == (0,)
+
+
+def test_decoder_tells_the_codebooks_of_the_last_payload(tiny_model):
+    frame = speech_like(0.1)[:tiny_model.hop]
+    dec = StreamDecoder(tiny_model, backend="eager")
+    assert dec.num_codebooks == 0
+    for kbps, k in [(6, 12), (1.5, 3)]:
+        dec.decode(StreamEncoder(tiny_model, kbps, backend="eager").encode(frame))
+        assert dec.num_codebooks == k
+    dec.decode(None)  # concealment keeps the last K
+    assert dec.num_codebooks == 3

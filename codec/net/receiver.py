@@ -27,7 +27,6 @@ from ..errors import FormatError
 from ..audio import Output, audio_format_for, write_wav_blocks
 from ..streaming import StreamDecoder
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
-from ..payload import codebooks_from_payload_length
 from .packet import AudioPacket, EndPacket, StartPacket, decode_packet, model_tag_of
 from .stats import ReceiveStats, format_summary
 
@@ -217,9 +216,10 @@ class ReceiverCore:
             self.stats.concealed += 1
             return seq, self.decoder.decode(None)
         self.stats.decoded += 1
-        self.stats.payload_bits += codebooks_from_payload_length(len(payload), self.bits) * self.bits
         self.stats.hold_s += now - arrival
-        return seq, self.decoder.decode(payload)
+        frame = self.decoder.decode(payload)
+        self.stats.payload_bits += self.decoder.num_codebooks * self.bits
+        return seq, frame
 
     def pull_frames(self, now: float) -> list[Frame]:
         """Frames settled by ``now``, in order, as ``(seq, samples)``; ``seq`` is ``None`` for
