@@ -11,6 +11,7 @@ FIFOs written in place; regular files replaced atomically, and only when forced)
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import os
@@ -29,6 +30,7 @@ from torchaudio.functional import resample
 
 from .errors import ArgumentError, AudioInputError, check_sample_rate
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")  # what the scripts and training look for
 BLOCK_SECONDS = 5.0  # block size for long files: small next to memory, large next to overheads
 KERNEL_LIMIT = 1 << 21  # torchaudio kernel entries ([M, L + 2 width]) beyond which taps are
 #                         computed per output sample instead (rates with a small gcd)
@@ -177,6 +179,18 @@ def _reason(e: sf.LibsndfileError) -> str:
     text = getattr(e, "error_string", "") or str(e)
     return "not a WAV, FLAC, OGG or other file soundfile reads" if "not recognised" in text \
         else text.rstrip(".")
+
+
+def list_audio_files(source: str | Path, recursive: bool = True) -> list[Path]:
+    """Audio files of a folder (sorted; subfolders too if ``recursive``), or the first column
+    of a ``.tsv`` manifest (a header row, then paths relative to the manifest's folder)."""
+    source = Path(source)
+    if source.suffix == ".tsv":
+        with open(source, newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t"))[1:]
+        return [source.parent / row[0] for row in rows if row]
+    found = source.rglob("*") if recursive else source.glob("*")
+    return sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES)
 
 
 def read_blocks(f: sf.SoundFile, sample_rate: int,

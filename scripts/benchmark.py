@@ -25,7 +25,6 @@ to CPU 0 with ``taskset -c 0``):
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import os
@@ -43,11 +42,11 @@ import soundfile as sf
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import codec  # noqa: E402
-from codec.evaluation.peers import FRAME, SAMPLE_RATE, LyraPeer, OpusPeer, to_int16  # noqa: E402
-from codec.streaming import resolve_backend  # noqa: E402
+import codec
+from codec.audio import list_audio_files
+from codec.evaluation.peers import FRAME, SAMPLE_RATE, LyraPeer, OpusPeer, to_int16
+from codec.streaming import resolve_backend
 
 MANIFEST = ROOT.parent / "shared" / "data" / "eval.tsv"
 SAMPLES = ROOT / "samples"
@@ -57,11 +56,8 @@ KBPS = 6
 def load_speech(seconds: float) -> np.ndarray:
     """At least ``seconds`` of 16 kHz speech: eval files from ../shared in manifest order, else
     the audio files in samples/, concatenated (repeated if too short) and cut to length."""
-    if MANIFEST.is_file():
-        with open(MANIFEST, newline="") as f:
-            paths = [MANIFEST.parent / row[0] for row in list(csv.reader(f, delimiter="\t"))[1:] if row]
-    else:
-        paths = sorted(p for p in SAMPLES.glob("*") if p.suffix.lower() in {".wav", ".flac"})
+    paths = list_audio_files(MANIFEST) if MANIFEST.is_file() else \
+        list_audio_files(SAMPLES, recursive=False)
     if not paths:
         sys.exit(f"no speech found: neither {MANIFEST} nor audio files in {SAMPLES}")
     need, parts, total = int(seconds * SAMPLE_RATE), [], 0

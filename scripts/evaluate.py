@@ -13,7 +13,6 @@ peers' codec packets without container). Metrics are computed in a pool of worke
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import multiprocessing as mp
 import sys
@@ -27,25 +26,14 @@ import torchaudio
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from codec.evaluation.metrics import score  # noqa: E402
-from codec.evaluation.peers import SAMPLE_RATE, evaluation_peers, fit_length  # noqa: E402
+from codec.audio import list_audio_files
+from codec.evaluation.metrics import score
+from codec.evaluation.peers import SAMPLE_RATE, evaluation_peers, fit_length
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "eval.tsv"
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 METRICS = ("pesq", "stoi", "si_sdr", "log_mel")
 MAX_PENDING = 16  # metric jobs in flight, to bound the memory held by queued audio
-
-
-def list_files(data: Path) -> list[Path]:
-    """Audio files of a folder (recursively, sorted) or of a .tsv manifest whose first column
-    holds paths relative to the manifest's folder."""
-    if data.is_dir():
-        return sorted(p for p in data.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    with open(data, newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t"))
-    return [data.parent / row[0] for row in rows[1:] if row]
 
 
 def load_audio(path: Path) -> np.ndarray:
@@ -170,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.data.exists():
         parser.error(f"no data at {args.data}")
-    files = list_files(args.data)[: args.limit]
+    files = list_audio_files(args.data)[: args.limit]
     if not files:
         parser.error(f"no audio files in {args.data}")
     torch.set_num_threads(1)

@@ -50,10 +50,12 @@ class JunkMaker:
     """Junk datagrams for a receiver of the model ``model_id`` (8 bytes); deterministic per seed.
     Stream ids are drawn afresh for each datagram, so no made-up stream is ever confirmed."""
 
-    def __init__(self, model_id: bytes, seed: int = 0, bits: int = 10):
+    def __init__(self, model_id: bytes, seed: int = 0, bits: int = 10, rate: int = 16000,
+                 hop: int = 320):
         from codec.net.packet import model_tag_of
         self.rng = random.Random(seed)
         self.model_id, self.tag, self.bits = model_id, model_tag_of(model_id), bits
+        self.rate, self.hop = rate, hop
         self._big = self.rng.randbytes(MAX_UDP)
         self._kinds, self._weights = list(KINDS), list(KINDS.values())
 
@@ -66,11 +68,13 @@ class JunkMaker:
         sid, seq = r.getrandbits(32), r.getrandbits(32)
         which = r.random()
         if which < 0.15:
-            return encode_packet(StartPacket(sid, model_id, seq), self.bits)
+            return encode_packet(StartPacket(sid, model_id, seq, self.rate, self.hop, self.bits),
+                                 self.bits)
         if which < 0.25:
             return encode_packet(EndPacket(sid, tag, seq, r.getrandbits(40)), self.bits)
         codes = np.array([r.randrange(1 << self.bits) for _ in range(r.randint(1, 18))])
-        return encode_packet(AudioPacket.from_codes(sid, tag, seq, codes, self.bits), self.bits)
+        return encode_packet(AudioPacket.from_codes(sid, tag, seq, codes, self.bits, seq * self.hop),
+                             self.bits)
 
     def make(self) -> tuple[str, bytes]:
         """One junk datagram: ``(kind, data)``."""
@@ -207,10 +211,11 @@ def load_input(paths: list[Path], seconds: float):
     ``seconds``."""
     import numpy as np
     from codec.audio import open_audio, read_blocks
-    paths = paths or sorted(SAMPLES.glob("*.flac"))
+    from codec.audio import list_audio_files
+    paths = paths or list_audio_files(SAMPLES, recursive=False)
     if not paths:
         sys.exit("no input: give speech files (samples/*.flac is missing)")
-    x = np.concatenate([np.concatenate(list(read_blocks(open_audio(p)))) for p in paths])
+    x = np.concatenate([np.concatenate(list(read_blocks(open_audio(p), 16000))) for p in paths])
     x = np.tile(x, int(np.ceil(seconds * 16000 / len(x))))[: int(seconds * 16000)]
     return (np.clip(x, -1, 1) * 32767).round().astype("<i2")
 

@@ -33,11 +33,10 @@ import soundfile as sf
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import codec  # noqa: E402
-from codec.evaluation.metrics import log_mel_distance, stoi, wb_pesq  # noqa: E402
-from codec.evaluation.peers import (AMRWBPeer, Codec2Peer, LyraPeer, OpusPeer,  # noqa: E402
+import codec
+from codec.evaluation.metrics import log_mel_distance, stoi, wb_pesq
+from codec.evaluation.peers import (AMRWBPeer, Codec2Peer, LyraPeer, OpusPeer,
                                     fit_length)
 
 SAMPLES = ROOT / "samples"

@@ -18,7 +18,6 @@ sound card's own buffer.
 from __future__ import annotations
 
 import argparse
-import csv
 import heapq
 import multiprocessing as mp
 import random
@@ -34,7 +33,6 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 MANIFEST = ROOT.parent / "shared" / "data" / "eval.tsv"
 SAMPLES = ROOT / "samples"
@@ -42,12 +40,9 @@ SAMPLES = ROOT / "samples"
 
 def default_input() -> Path:
     """The first eval file from ../shared/data, else the first audio file in samples/."""
-    if MANIFEST.is_file():
-        with open(MANIFEST, newline="") as f:
-            rows = [r for r in list(csv.reader(f, delimiter="\t"))[1:] if r]
-        if rows:
-            return MANIFEST.parent / rows[0][0]
-    found = sorted(p for p in SAMPLES.glob("*") if p.suffix.lower() in {".wav", ".flac"})
+    from codec.audio import list_audio_files
+    found = list_audio_files(MANIFEST) if MANIFEST.is_file() else []
+    found = found or list_audio_files(SAMPLES, recursive=False)
     if not found:
         sys.exit(f"no speech found: give an input file (neither {MANIFEST} nor {SAMPLES}/*.wav)")
     return found[0]
@@ -137,7 +132,7 @@ def main() -> None:
     from codec.audio import open_audio, read_blocks
     src = args.input or default_input()
     with open_audio(src) as f:
-        sent = np.concatenate(list(read_blocks(f)))[: int(args.seconds * 16000)]
+        sent = np.concatenate(list(read_blocks(f, 16000)))[: int(args.seconds * 16000)]
     out = args.out or Path(tempfile.mkdtemp(prefix="stream_demo_"))
     out.mkdir(parents=True, exist_ok=True)
     sf.write(out / "sent.wav", sent, 16000, "PCM_16")

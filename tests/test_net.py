@@ -227,7 +227,8 @@ def _ref_decode(model, src, tmp_path):
     encode_file(src, tmp_path / "ref.cdc", 6, model=model)
     decode_file(tmp_path / "ref.cdc", tmp_path / "ref.wav", model=model)
     data = (tmp_path / "ref.cdc").read_bytes()
-    return sf.read(tmp_path / "ref.wav", dtype="float32")[0], bitstream.read_bitstream(data, 16000, 320)[1]
+    wav = sf.read(tmp_path / "ref.wav", dtype="float32")[0]
+    return wav, bitstream.read_bitstream(data, 16000, 320)[1]
 
 
 def _receive_in_thread(rx, dst):

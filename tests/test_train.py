@@ -115,3 +115,15 @@ def test_init_from_a_model_of_another_shape_keeps_what_fits(tmp_path):
     save_model(trainer.model.eval(), tmp_path / "c")
     assert load_model(tmp_path / "c").config == reshaped
     assert transplant(saved, load_model(tmp_path / "a" / "best")) == []
+
+
+def test_list_audio_files_folder_and_manifest(tmp_path):
+    from codec.audio import list_audio_files
+    for name in ("b.flac", "a.wav", "sub/c.ogg", "notes.txt", "sub/d.mp3"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    assert list_audio_files(tmp_path) == [tmp_path / "a.wav", tmp_path / "b.flac",
+                                          tmp_path / "sub" / "c.ogg"]
+    assert list_audio_files(tmp_path, recursive=False) == [tmp_path / "a.wav", tmp_path / "b.flac"]
+    (tmp_path / "m.tsv").write_text("path\tspeaker\nsub/c.ogg\tx\n\na.wav\ty\n")
+    assert list_audio_files(tmp_path / "m.tsv") == [tmp_path / "sub" / "c.ogg", tmp_path / "a.wav"]

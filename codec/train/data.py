@@ -15,9 +15,9 @@ import soundfile as sf
 import torch
 from torchaudio import functional as AF
 
+from ..audio import list_audio_files
 from ..model import CodecConfig
 
-AUDIO_SUFFIXES = (".flac", ".wav", ".ogg")
 
 
 @dataclass
@@ -34,8 +34,7 @@ def list_utterances(source: str | Path) -> list[Utterance]:
             rows = csv.DictReader(f, delimiter="\t")
             return [Utterance(source.parent / r["path"], r.get("speaker") or r["path"])
                     for r in rows]
-    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    return [Utterance(p, p.parent.name) for p in files]
+    return [Utterance(p, p.parent.name) for p in list_audio_files(source)]
 
 
 def split_by_speaker(utts: list[Utterance], holdout: float) -> tuple[list, list]:
