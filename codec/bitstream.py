@@ -8,10 +8,10 @@ Layout (little-endian; see ``docs/FORMAT.md`` for the byte-by-byte table)::
 
 The model id implies the frame geometry (the model's sample rate and hop), so the functions that
 need it take ``codec_rate`` and ``hop`` from the caller, who looks the model up by
-:func:`read_model_id`. The CRC is ``zlib.crc32`` of every byte before it. :func:`read_bitstream` verifies everything
-and raises :class:`~codec.errors.FormatError` (one line, says what is wrong) for any defect.
-It never allocates more than the input's own size: lengths claimed by the header are checked
-against the actual byte count before any payload is decoded.
+:func:`read_model_id`. The CRC is ``zlib.crc32`` of every byte before it. :func:`read_bitstream`
+verifies everything and raises :class:`~codec.errors.FormatError` (one line, says what is wrong)
+for any defect. It never allocates more than the input's own size: lengths claimed by the header
+are checked against the actual byte count before any payload is decoded.
 """
 
 from __future__ import annotations

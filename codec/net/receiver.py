@@ -310,11 +310,12 @@ class Receiver:
 
     The socket is bound on construction (``address`` tells the port when 0 was asked). ``wait``
     is how long to wait for a stream to lock onto; a refused stream ends the wait early once it
-    sends END (``FormatError``, a ``ValueError``, with the refusal message, which names the model id). ``on_play(samples)`` gets each frame as
-    it is played out (real-time mode: a sound card), ``progress(stats)`` is called once a
-    second, ``note(text)`` once on a refusal. With ``record_times``, ``frame_times`` lists
-    ``(seq, monotonic time)`` of each output frame (to measure latency). Ctrl-C after the stream
-    started ends it like an idle timeout: the file keeps what was received.
+    sends END (``FormatError``, a ``ValueError``, with the refusal message, which names the
+    model id). ``on_play(samples)`` gets each frame as it is played out (real-time mode: a sound
+    card), ``progress(stats)`` is called once a second, ``note(text)`` once on a refusal. With
+    ``record_times``, ``frame_times`` lists ``(seq, monotonic time)`` of each output frame (to
+    measure latency). Ctrl-C after the stream started ends it like an idle timeout: the file
+    keeps what was received.
     """
 
     def __init__(self, model, listen: tuple[str, int] = ("127.0.0.1", DEFAULT_PORT),

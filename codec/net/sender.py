@@ -164,7 +164,8 @@ class Sender:
         return self.stats
 
     def stream(self, blocks: Iterator[np.ndarray]) -> SendStats:
-        """Send float blocks at the model's rate, of any sizes, as frames (the last one zero-padded), then END.
+        """Send float blocks at the model's rate, of any sizes, as frames (the last one
+        zero-padded), then END.
 
         Ctrl-C ends the input: the frames sent so far are followed by END (``stats.interrupted``).
         """
