@@ -57,8 +57,14 @@ def _earlier_model(model_id: bytes, search: tuple[str, ...]) -> Codec:
 
 
 def model_for_file(data: bytes) -> Codec:
-    """The model that wrote a ``.cdc`` file, by the id in its header."""
-    return model_for_id(bitstream.read_model_id(data))
+    """The model that wrote a ``.cdc`` file, by the id in its header. An unknown id in a damaged
+    file (a flipped bit in the id) reports the damage, not the id."""
+    model_id = bitstream.read_model_id(data)
+    try:
+        return model_for_id(model_id)
+    except FormatError:
+        bitstream.check_integrity(data)
+        raise
 
 
 def read_header(data: bytes, model: Codec | None = None) -> bitstream.Header:

@@ -209,13 +209,7 @@ def read_bitstream(data: bytes, codec_rate: int, hop: int, expected_model_id: by
     data = _as_bytes(data)
     header = read_header(data, codec_rate, hop)
     expected = header.file_size  # computed from validated fields; nothing allocated
-    if len(data) < expected:
-        raise FormatError(f"truncated bitstream ({len(data)} bytes, header says {expected})")
-    if len(data) > expected:
-        raise FormatError(f"{len(data) - expected} trailing bytes after the bitstream ({expected} bytes)")
-    (stored_crc,) = struct.unpack_from("<I", data, expected - TRAILER_SIZE)
-    if zlib.crc32(data[: expected - TRAILER_SIZE]) != stored_crc:
-        raise FormatError("CRC mismatch: the bitstream is corrupted")
+    _check_size_and_crc(data, expected)
     if expected_model_id is not None and header.model_id != expected_model_id:
         raise FormatError(
             f"encoded by another model (id {header.model_id.hex()}, "
@@ -224,3 +218,26 @@ def read_bitstream(data: bytes, codec_rate: int, hop: int, expected_model_id: by
     payload = data[HEADER_SIZE : expected - TRAILER_SIZE]
     codes = unpack_codes(payload, header.num_codebooks, header.num_frames, header.codebook_bits)
     return header, codes
+
+
+def _check_size_and_crc(data: bytes, expected: int) -> None:
+    if len(data) < expected:
+        raise FormatError(f"truncated bitstream ({len(data)} bytes, header says {expected})")
+    if len(data) > expected:
+        raise FormatError(f"{len(data) - expected} trailing bytes after the bitstream ({expected} bytes)")
+    (stored_crc,) = struct.unpack_from("<I", data, expected - TRAILER_SIZE)
+    if zlib.crc32(data[: expected - TRAILER_SIZE]) != stored_crc:
+        raise FormatError("CRC mismatch: the bitstream is corrupted")
+
+
+def check_integrity(data: bytes) -> None:
+    """The checks that need no model: prefix, code counts, exact size and CRC (``FormatError``).
+
+    For telling a damaged file from one whose model id names a model the codec does not hold.
+    """
+    data = _as_bytes(data)
+    _check_prefix(data)
+    *_, k, bits, frames = _FIELDS.unpack_from(data, _PREFIX.size)
+    if not (0 < k <= MAX_CODEBOOKS and MIN_BITS <= bits <= MAX_BITS):
+        raise FormatError(f"invalid codes in the header ({k} codebooks of {bits} bits)")
+    _check_size_and_crc(data, HEADER_SIZE + packed_size(k * frames, bits) + TRAILER_SIZE)

@@ -9,8 +9,8 @@ import pytest
 
 from codec.bitpack import pack_codes, pack_frame, packed_size, unpack_codes, unpack_frame
 from codec.bitstream import (
-    HEADER_SIZE, TRAILER_SIZE, Header, frames_for, output_samples_for, read_bitstream,
-    read_header, read_model_id, true_bitrate_kbps, write_bitstream,
+    HEADER_SIZE, TRAILER_SIZE, Header, check_integrity, frames_for, output_samples_for,
+    read_bitstream, read_header, read_model_id, true_bitrate_kbps, write_bitstream,
 )
 from codec.errors import FormatError
 from codec.version import FILE_VERSION
@@ -252,3 +252,15 @@ def test_model_id_and_other_frame_geometry():
         if (rate, hop) != GEO and frames_for(n, 44100, *GEO) != h.num_frames:
             with pytest.raises(FormatError, match="inconsistent"):
                 read_bitstream(data, *GEO)  # the geometry of another model does not fit
+
+
+def test_check_integrity_needs_no_model():
+    _, _, data = make(num_samples=700, k=3)
+    check_integrity(data)
+    corrupt = bytearray(data)
+    corrupt[7] ^= 0x04  # in the model id
+    for bad, match in [(bytes(corrupt), "CRC"), (data[:-1], "truncated"),
+                       (data + b"\0", "trailing"), (b"RIFF", "magic"),
+                       (forge((MODEL, 16000, 700, 0, 10, 3)), "codebooks")]:
+        with pytest.raises(FormatError, match=match):
+            check_integrity(bad)

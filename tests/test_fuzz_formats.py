@@ -7,8 +7,8 @@ import zlib
 
 import numpy as np
 
-from codec.bitstream import (Header, frames_for, read_bitstream, read_header, read_model_id,
-                             write_bitstream)
+from codec.bitstream import (Header, check_integrity, frames_for, read_bitstream, read_header,
+                             read_model_id, write_bitstream)
 from codec.errors import FormatError
 from codec.net.packet import (
     AudioPacket, EndPacket, StartPacket, decode_packet, encode_packet, model_tag_of,
@@ -101,6 +101,7 @@ def test_fuzz_bitstream():
     _run(lambda d: read_bitstream(d, *GEO), inputs)
     _run(lambda d: read_header(d, *GEO), inputs)
     _run(read_model_id, inputs)
+    _run(check_integrity, inputs)
     _run(lambda d: read_bitstream(d, 16000, 160), inputs[:2000])  # another model's geometry
     _run(lambda d: read_bitstream(d, *GEO, expected_model_id=b"12345678"), inputs[:2000])
 

@@ -77,3 +77,13 @@ def test_previous_models_ship_in_the_package():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     patterns = data["package-data"]["codec"]
     assert "weights/previous/*/*.pt" in patterns and "weights/previous/*/*.json" in patterns
+
+
+def test_damaged_model_id_reports_the_damage(shipped_model):
+    data = bytearray(api.compress(speech_like(0.2), 16000, 3, model=shipped_model))
+    data[6] ^= 0x01  # first byte of the model id: now an id no model has
+    with pytest.raises(FormatError, match="CRC mismatch"):
+        api.decompress(bytes(data))
+    for cut in (len(data) - 1, 40):
+        with pytest.raises(FormatError, match="truncated"):
+            api.decompress(bytes(data[:cut]))
