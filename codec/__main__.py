@@ -97,7 +97,7 @@ def cmd_info(args) -> None:
     h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop)  # sizes and CRC too
     kbps = bitstream.true_bitrate_kbps(h, len(data))
     print(f"format version   {FILE_VERSION}\n"
-          f"model id         {h.model_id.hex()}\n"
+          f"model id         {h.model_id.hex()} ({h.codec_rate} Hz, {h.hop}-sample frames)\n"
           f"input rate       {h.sample_rate} Hz\n"
           f"input samples    {h.num_samples}\n"
           f"duration         {h.duration_s:.3f} s\n"

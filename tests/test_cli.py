@@ -30,6 +30,7 @@ def test_encode_info_decode(tmp_path, wav_file, capsys):
     cdc, out = tmp_path / "x.cdc", tmp_path / "x.wav"
     assert run(["encode", wav_file, cdc, "--bitrate", "3"], capsys)[0] == 0
     rc, text, _ = run(["info", cdc], capsys)
+    assert "(16000 Hz, 320-sample frames)" in text  # the geometry the model id implies
     assert rc == 0 and "codebooks        6 x 10 bits" in text and "true bitrate" in text
     assert run(["decode", cdc, out], capsys)[0] == 0
     info = sf.info(out)
