@@ -4,12 +4,12 @@ same transform inverted by overlap-add.
 Geometry (``hop`` samples per latent frame, ``hop / 2`` per transform frame, window ``hop``):
 transform frame ``j`` covers samples ``[j * hop/2 - hop/2, j * hop/2 + hop/2)``, so its window
 ends at its last sample and the encoder never looks ahead. Two transform frames are stacked into
-one latent frame, and every block runs at the latent rate (50 Hz for 16 kHz and a 320 hop).
+one latent frame, and every block runs at the latent rate (50 Hz for the shipped geometry).
 Synthesis overlap-adds the decoder's frames; a sample is complete once both frames that cover it
 are in, so the decoder's output lags the input by ``delay = hop / 2`` samples (10 ms).
 
-Both transforms are matrix products with fixed bases (exportable, cheap at 320 points), and both
-reconstruct perfectly: the STFT with a square-root periodic Hann window on both sides (its square
+Both transforms are matrix products with fixed bases (exportable, and cheap at a frame's few
+hundred points), and both reconstruct perfectly: the STFT with a square-root periodic Hann window on both sides (its square
 sums to one at 50 % overlap), the MDCT with the sine window (Princen-Bradley).
 
 Spectra are power-law compressed (``|X|^0.3`` with the phase or sign kept), as in ESC and
