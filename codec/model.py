@@ -137,15 +137,17 @@ class Codec(nn.Module):
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """Codes ``[B, K, F]`` (or ``[K, F]``) -> waveform ``[B, 1, F * hop]`` aligned with the
-        input (the synthesis delay removed, the overlap-add tail flushed); whole frames unless
-        ``length`` trims it."""
+        input (the synthesis delay removed; the last ``delay`` samples completed by the last
+        frame's codes decoded once more); whole frames unless ``length`` trims it."""
         codes = codes.unsqueeze(0) if codes.dim() == 2 else codes
         if codes.shape[-1] == 0:
             return torch.zeros(codes.shape[0], 1, 0)
         z = self.quantizer.decode(codes.long())
-        y = self.decoder(z)
-        if self.delay:
-            y = torch.cat([y[..., self.delay:], self.decoder.tail(z)], -1)
+        if self.delay:  # one more frame of the last codes completes the last ``delay`` samples
+            z = torch.cat([z, z[..., -1:]], -1)
+            y = self.decoder(z)[..., self.delay: self.delay + codes.shape[-1] * self.hop]
+        else:
+            y = self.decoder(z)
         return y if length is None else y[..., :length]
 
 

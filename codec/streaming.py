@@ -49,8 +49,8 @@ class DecoderStream:
 
     ``aligned`` (files): the output lines up with the encoder's input, so the first ``delay``
     samples of the decoder are dropped and ``finish()`` returns the last ``delay`` samples (the
-    overlap-add tail, which has no later frame to complete it). Not aligned (live frames): each
-    call returns ``frames * hop`` samples, ``delay`` samples late.
+    overlap-add tail, completed by the last codes decoded once more). Not aligned (live frames):
+    each call returns ``frames * hop`` samples, ``delay`` samples late.
     """
 
     def __init__(self, model: Codec, aligned: bool = True):
@@ -58,11 +58,13 @@ class DecoderStream:
         self.state = model.decoder.init_state(1)
         self._skip = model.delay if aligned else 0
         self._aligned = aligned
+        self._last: np.ndarray | None = None  # the last frame's codes, for ``finish``
 
     @torch.inference_mode()
     def push(self, codes: np.ndarray) -> np.ndarray:
         if codes.shape[-1] == 0:
             return np.zeros(0, np.float32)
+        self._last = np.asarray(codes, np.int64)[:, -1:]
         z = self.model.quantizer.decode(torch.from_numpy(np.asarray(codes, np.int64))[None])
         wav = self.model.decoder.step(z, self.state)[0, 0].numpy()
         if self._skip:
@@ -70,12 +72,12 @@ class DecoderStream:
             wav = wav[drop:]
         return wav
 
-    @torch.inference_mode()
     def finish(self) -> np.ndarray:
-        """The last ``delay`` samples of an aligned stream (none for a kind without delay)."""
-        if not (self._aligned and self.model.delay):
+        """The last ``delay`` samples of an aligned stream (none for a kind without delay): the
+        first ``delay`` samples of one more frame of the last codes (as ``Codec.decode``)."""
+        if not (self._aligned and self.model.delay and self._last is not None):
             return np.zeros(0, np.float32)
-        return self.model.decoder.flush(self.state)[0, 0].numpy()[self._skip:]
+        return self.push(self._last)[: self.model.delay]
 
 
 class EagerFrameEncoder:
@@ -203,6 +205,14 @@ class StreamDecoder:
         wav = self._run(self._last_codes)
         target = max(0.0, 1.0 - (self._lost_run - 1) / self.fade_frames)
         return self._output(wav, target)
+
+    def flush(self) -> np.ndarray:
+        """At the end of a stream, the last ``delay`` samples of the last frame decoded (none for
+        a kind without delay, or before any packet): one more frame of the last codes, as
+        ``Codec.decode`` completes a file. The stream is over after it."""
+        if not self.delay or self._last_codes is None:
+            return np.zeros(0, np.float32)
+        return self._output(self._run(self._last_codes), self._gain)[: self.delay].copy()
 
     def _run(self, codes: np.ndarray) -> np.ndarray:
         return self._engine.samples(codes)

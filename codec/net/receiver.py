@@ -292,14 +292,22 @@ class ReceiverCore:
 
 
 class _Tail:
-    """Output held back until the core confirms it, so the stream's end can be trimmed exactly."""
+    """Output held back until the core confirms it, so the stream's end can be trimmed exactly.
 
-    def __init__(self):
+    The first ``skip`` samples (the decoder's synthesis delay) are dropped, so the file lines up
+    with the sender's input; the decoder's ``flush`` at the end makes up for them.
+    """
+
+    def __init__(self, skip: int = 0):
         self.pending: list[np.ndarray] = []
         self.written = 0
+        self.skip = skip
 
     def release(self, upto: int) -> np.ndarray:
         held = np.concatenate(self.pending) if self.pending else np.zeros(0, np.float32)
+        if self.skip:
+            drop = min(self.skip, len(held))
+            held, self.skip = held[drop:], self.skip - drop
         n = max(0, min(len(held), upto - self.written))
         self.pending, self.written = [held[n:]], self.written + n
         return held[:n]
@@ -357,7 +365,8 @@ class Receiver:
 
     def frames(self) -> Iterator[np.ndarray]:
         """The output blocks, as they are confirmed, until the stream ends."""
-        core, tail = self.core, _Tail()
+        core = self.core
+        tail = _Tail(core.decoder.delay)
         start = time.monotonic()
         report, noted = start + 1, False
         try:
@@ -391,6 +400,7 @@ class Receiver:
             self.interrupted = True
             now = time.monotonic()
             self._output(core.flush(now), tail, now)
+        tail.pending.append(core.decoder.flush())  # the last ``delay`` samples, if any
         block = tail.release(core.final_length())
         core.stats.samples = tail.written
         yield block

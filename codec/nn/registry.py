@@ -6,8 +6,9 @@ The contract every kind keeps (tests hold each registered kind to it):
 - Explicit streaming state: ``init_state(batch)`` and ``step(x, state)``, with ``step`` over
   consecutive chunks equal to ``forward`` over their concatenation.
 - The decoder declares ``delay`` (samples, 0 if absent): its output sample ``n`` estimates input
-  sample ``n - delay``. A decoder with ``delay > 0`` also has ``flush(state)`` and ``tail(z)``:
-  the last ``delay`` samples of a stream, and of an offline call.
+  sample ``n - delay``. Where a signal ends, its last ``delay`` samples are completed by one more
+  frame decoded from the last frame's codes repeated (``Codec.decode``, ``DecoderStream.finish``,
+  ``StreamDecoder.flush``: all three agree), so aligned outputs are exactly as long as the input.
 """
 
 from __future__ import annotations

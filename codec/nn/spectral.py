@@ -202,7 +202,7 @@ class SpectralDecoder(nn.Module):
     """Latents ``[B, dim, F]`` -> waveform ``[B, 1, F * hop]``, ``delay = hop / 2`` samples late.
 
     Output sample ``n`` estimates input sample ``n - delay``. The second half of the last frame
-    is the overlap-add tail: the next call's start (``step``), or ``flush`` at the end.
+    is the overlap-add tail, which the next call completes.
     """
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
@@ -238,12 +238,3 @@ class SpectralDecoder(nn.Module):
         out, state["tail"] = self._overlap_add(self.frames(self.net.step(z, state["net"])),
                                                state["tail"])
         return out
-
-    def flush(self, state: dict) -> torch.Tensor:
-        """The last ``delay`` samples: the overlap-add tail, its partner frame never coming."""
-        return state["tail"].reshape(state["tail"].shape[0], 1, -1)
-
-    def tail(self, z: torch.Tensor) -> torch.Tensor:
-        """Offline: the ``delay`` samples after ``forward(z)``'s output (what ``flush`` gives)."""
-        frames = self.frames(self.net(z))
-        return frames[:, -1:, self.half:].reshape(frames.shape[0], 1, -1)
