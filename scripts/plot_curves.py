@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("runs", nargs="+", type=Path)
     p.add_argument("--at", type=float, nargs="+", default=[15, 30, 45, 60])
     p.add_argument("--png", type=Path)
+    p.add_argument("--plot-from", type=float, default=0.0, metavar="MIN",
+                   help="plot from this CPU-minute on (hide an autoencoder warm-up, whose "
+                        "validation runs an untrained quantizer)")
     args = p.parse_args(argv)
     data = {run.name: read(run) for run in args.runs if (run / "valid.csv").exists()}
     print("| run | CPU-min | step | WB-PESQ 3 / 6 | log-mel 3 / 6 | SI-SDR 6 dB | corr 6 |")
@@ -52,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         fig, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.2))
         for ax, (key, label) in zip(axes, PANELS):
             for name, rows in data.items():
+                rows = [r for r in rows if r["time/cpu_min"] >= args.plot_from]
                 ax.plot([r["time/cpu_min"] for r in rows], [r.get(key) for r in rows],
                         marker=".", label=name)
             ax.set_xlabel("CPU-minutes")
