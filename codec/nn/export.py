@@ -6,9 +6,9 @@ dataclasses of tensors, for any registered kind) becomes one graph input and one
 in the same order, and a runner feeds each call's state outputs back as the next call's inputs.
 So the fast path is derived from the one description of the model, never written a second time.
 
-* The encoder graph takes one frame ``[1, 1, hop]`` and returns the codes of every level
-  ``[num_codebooks]`` (a residual search is coarse first, so the first ``K`` of them are what a
-  ``K``-level search finds); the caller keeps the first ``K``.
+* The encoder graph takes one frame ``[1, 1, hop]`` and returns the codes of the first ``K``
+  levels (the saved graph: every level; a residual search is coarse first, so its first ``K``
+  codes are what a ``K``-level search finds, and every ``K`` shares one state layout).
 * The decoder graph takes ``K`` codes (any ``K`` up to the model's), sums their codebook rows and
   returns one frame ``[1, 1, hop]``, ``delay`` samples late for a kind that declares a delay.
 """
@@ -73,15 +73,15 @@ def _with_leaves(template: Any, leaves: list[torch.Tensor]) -> Any:
 
 
 class _EncoderStep(nn.Module):
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, num_codebooks: int):
         super().__init__()
-        self.encoder, self.quantizer = model.encoder, model.quantizer
+        self.encoder, self.levels = model.encoder, model.quantizer.levels[:num_codebooks]
 
     def forward(self, frame: torch.Tensor, *leaves: torch.Tensor):
         state = _with_leaves(self.encoder.init_state(1), list(leaves))
         residual = self.encoder.step(frame, state)[:, :, 0]  # [1, dim]
         codes = []
-        for level in self.quantizer.levels:
+        for level in self.levels:
             idx = level.nearest(residual)
             residual = residual - level.lookup(idx)
             codes.append(idx)
@@ -142,10 +142,12 @@ def _check_inputs(graph: FrameGraph) -> None:
                          "step() never reads must not be part of init_state()")
 
 
-def encoder_graph(model: nn.Module) -> FrameGraph:
-    """One frame ``[1, 1, hop]`` float32 -> codes ``[num_codebooks]`` int64, every level."""
+def encoder_graph(model: nn.Module, num_codebooks: int | None = None) -> FrameGraph:
+    """One frame ``[1, 1, hop]`` float32 -> codes ``[K]`` int64 of the first ``num_codebooks``
+    levels (default: every level). Every ``K`` has the same state layout."""
+    k = model.config.num_codebooks if num_codebooks is None else num_codebooks
     frame = torch.zeros(1, 1, model.hop)
-    return _export(_EncoderStep(model), frame, model.encoder.init_state(1), "frame", {},
+    return _export(_EncoderStep(model, k), frame, model.encoder.init_state(1), "frame", {},
                    "codes", np.int64)
 
 

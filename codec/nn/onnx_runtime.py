@@ -96,12 +96,13 @@ class StreamState:
         return y
 
 
-def _runner(model: nn.Module, role: str, export: Callable[[], FrameGraph]) -> FrameRunner:
+def _runner(model: nn.Module, role: str, export: Callable[[], FrameGraph],
+            saved_ok: bool = True) -> FrameRunner:
     """The session of the graph saved with the model's weights when they are unchanged since
     loading (SHA-256 checked), else of a graph exported now."""
     def build() -> FrameRunner:
         saved = getattr(model, "saved_graphs", None)
-        if saved is not None and role in saved[1] and saved[2] == fingerprint(model):
+        if saved_ok and saved is not None and role in saved[1] and saved[2] == fingerprint(model):
             return FrameRunner(load_graph(saved[0], saved[1][role]))
         return FrameRunner(export())
     return cached(model, ("onnxruntime", role), build)
@@ -110,22 +111,29 @@ def _runner(model: nn.Module, role: str, export: Callable[[], FrameGraph]) -> Fr
 class OnnxFrameEncoder:
     """One frame of float32 samples -> its ``K`` codes, on ONNX Runtime.
 
-    The graph searches every level (coarse first), so the first ``K`` of its codes are a
-    ``K``-level search: one session serves every bitrate, and a bitrate switch keeps the state.
-    Like every runner, a stream keeps the session of the weights it started with.
+    The saved graph searches every level; a lower ``K`` gets a graph that stops at level ``K``
+    (exported at the first frame that needs it, about 0.5 s once per model), since the search
+    of the levels not sent costs per-frame time. All share one state layout, so a bitrate
+    switch keeps the stream's state. A stream keeps the sessions of the weights it started with.
     """
 
     def __init__(self, model: nn.Module):
+        self.model = model
         self._state = StreamState()
-        self._runner = _runner(model, "encoder", lambda: encoder_graph(model))
+        self._runners: dict[int, FrameRunner] = {}
 
     def prepare(self, num_codebooks: int) -> FrameRunner:
-        """Nothing per ``K``: the one session is built with the encoder."""
-        return self._runner
+        runner = self._runners.get(num_codebooks)
+        if runner is None:
+            full = num_codebooks == self.model.config.num_codebooks
+            runner = self._runners[num_codebooks] = _runner(
+                self.model, "encoder" if full else f"encoder{num_codebooks}",
+                lambda: encoder_graph(self.model, num_codebooks), saved_ok=full)
+        return runner
 
     def codes(self, frame: np.ndarray, num_codebooks: int) -> np.ndarray:
         frame = frame.reshape(1, 1, -1)
-        return self._state.run("frame", self._runner, frame)[:num_codebooks].copy()
+        return self._state.run(num_codebooks, self.prepare(num_codebooks), frame).copy()
 
 
 class OnnxFrameDecoder:
