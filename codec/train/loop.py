@@ -283,9 +283,10 @@ class Trainer:
         """The shipped format: weights, config and (with ``onnx`` installed) the graphs."""
         from ..nn.onnx_runtime import available
         save_model(self.model.cpu().eval(), directory, graphs=available(), extra={
-            "training": {"step": self.step, "cpu_minutes": round(self.cpu_s / 60, 2),
+            "training": {**asdict(self.cfg), "step": self.step,
+                         "cpu_minutes_spent": round(self.cpu_s / 60, 2),
                          **{k.split("/", 1)[1]: round(v, 4) for k, v in scores.items()},
-                         "train_hours": round(self.train.hours, 3), **asdict(self.cfg)}})
+                         "train_hours": round(self.train.hours, 3)}})
         self.model.to(self.device)
 
     def _evaluate_and_save(self, bar) -> None:
