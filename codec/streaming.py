@@ -56,28 +56,28 @@ class DecoderStream:
     def __init__(self, model: Codec, aligned: bool = True):
         self.model = model
         self.state = model.decoder.init_state(1)
-        self._skip = model.delay if aligned else 0
-        self._aligned = aligned
-        self._last: np.ndarray | None = None  # the last frame's codes, for ``finish``
+        self._tail = model.delay if aligned else 0  # samples ``finish`` returns
+        self._skip = self._tail                     # samples still to drop at the start
+        self._last: np.ndarray | None = None        # the last frame's codes, for ``finish``
 
     @torch.inference_mode()
     def push(self, codes: np.ndarray) -> np.ndarray:
         if codes.shape[-1] == 0:
             return np.zeros(0, np.float32)
-        self._last = np.asarray(codes, np.int64)[:, -1:]
-        z = self.model.quantizer.decode(torch.from_numpy(np.asarray(codes, np.int64))[None])
+        codes = np.asarray(codes, np.int64)
+        self._last = codes[:, -1:]
+        z = self.model.quantizer.decode(torch.from_numpy(codes)[None])
         wav = self.model.decoder.step(z, self.state)[0, 0].numpy()
         if self._skip:
-            drop, self._skip = min(self._skip, len(wav)), self._skip - min(self._skip, len(wav))
-            wav = wav[drop:]
+            wav, self._skip = wav[self._skip:], max(0, self._skip - len(wav))
         return wav
 
     def finish(self) -> np.ndarray:
         """The last ``delay`` samples of an aligned stream (none for a kind without delay): the
         first ``delay`` samples of one more frame of the last codes (as ``Codec.decode``)."""
-        if not (self._aligned and self.model.delay and self._last is not None):
+        if not self._tail or self._last is None:
             return np.zeros(0, np.float32)
-        return self.push(self._last)[: self.model.delay]
+        return self.push(self._last)[: self._tail]
 
 
 class EagerFrameEncoder:
