@@ -5,9 +5,6 @@ import pytest
 
 from codec import api, bitstream
 from codec.errors import AudioInputError, FormatError
-from codec.audio import Resampler
-from torchaudio.functional import resample
-import torch
 
 from conftest import make_tiny_model, speech_like
 
@@ -83,14 +80,3 @@ def test_other_models_files_are_refused(tiny_model, tmp_path):
         api.decompress(data, model=tiny_model)
 
 
-@pytest.mark.parametrize("orig,new", [(44100, 16000), (48000, 16000), (8000, 16000),
-                                      (16000, 22050), (22050, 16000)])
-def test_streaming_resampler_equals_whole_signal(orig, new):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(orig // 2 + 123).astype(np.float32)
-    want = resample(torch.from_numpy(x), orig, new).numpy()
-    rs = Resampler(orig, new)
-    got = [rs.push(c) for c in np.split(x, [5, 1000, 1001, 7000])] + [rs.flush()]
-    got = np.concatenate(got)
-    assert len(got) == len(want)
-    assert np.abs(got - want).max() < 1e-5
