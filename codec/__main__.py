@@ -12,7 +12,6 @@ import math
 import signal
 import sys
 
-from . import bitstream
 from .errors import MAX_RATE, MIN_RATE, format_bitrates
 from .version import FILE_VERSION, __version__
 
@@ -91,7 +90,8 @@ def cmd_decode(args) -> None:
 
 def cmd_info(args) -> None:
     from .api import read_input_bytes
-    from .model import config_for_id
+    from . import bitstream
+    from .store import config_for_id
     data = read_input_bytes(args.input)
     config = config_for_id(bitstream.read_model_id(data))  # the geometry the model id implies
     h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop)  # sizes and CRC too
@@ -153,7 +153,7 @@ def number_type(low: float, high: float | None = None, what: str = "a number"):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .api import shipped_config
+    from .store import shipped_config
     config = shipped_config()
     rates, default = config.bitrates, 6.0 if 6.0 in config.bitrates else config.bitrates[0]
     bitrate_help = f"kbps: {format_bitrates(rates)} (default {default:g})"
@@ -197,15 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _limit_threads_to_affinity() -> None:
-    """Use no more threads than the CPUs this process may run on (e.g. under ``taskset``)."""
-    import os
-
-    import torch
-    if hasattr(os, "sched_getaffinity"):
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), len(os.sched_getaffinity(0)))))
-
-
 def _terminate(signum, frame) -> None:
     raise SystemExit(TERMINATED)  # unwinds like Ctrl-C: partial outputs are removed
 
@@ -221,7 +212,6 @@ def error_line(e: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _limit_threads_to_affinity()
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread

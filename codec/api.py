@@ -7,7 +7,6 @@ costs the memory of one block and gives the same codes as encoding it whole.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -19,44 +18,44 @@ from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatE
                      check_bitrate, check_bytes, check_model, check_sample_rate)
 from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_blocks, open_audio,
                  read_all, read_blocks, resample_blocks, to_float32, write_wav_blocks)
-from .model import Codec, load_model as _load_model, load_model_for_id
+from .engine import Engine, load_engine, shipped_engine
+from .store import model_dir_for_id
 from .streaming import DecoderStream, EncoderStream
+
+Model = Engine  # or a torch ``codec.Codec``: both have ``config``, ``hop``, ``model_id``, ``delay``
 
 Progress = Callable[[int], None]  # called with the number of new input samples done
 
 
+def load_model(directory: str | Path | None = None):
+    """The torch ``Codec`` (for research and training; needs torch): the shipped model, cached,
+    or the model saved in ``directory``. The runtime needs none: see ``engine.load_engine``."""
+    from .model import load_model as load
+    return _shipped_codec() if directory is None else load(directory)
+
+
 @functools.lru_cache(maxsize=1)
-def _shipped_model() -> Codec:
-    return _load_model()
+def _shipped_codec():
+    from .model import load_model as load
+    return load()
 
 
-def shipped_config():
-    """The shipped model's ``CodecConfig`` (its bitrates, rate, frame size), without its weights."""
-    from .model import CONFIG_FILE, WEIGHTS_DIR, CodecConfig
-    return CodecConfig.from_dict(json.loads((WEIGHTS_DIR / CONFIG_FILE).read_text())["config"])
-
-
-def load_model(directory: str | Path | None = None) -> Codec:
-    """The shipped model (cached), or the model saved in ``directory``."""
-    return _shipped_model() if directory is None else _load_model(directory)
-
-
-def model_for_id(model_id: bytes) -> Codec:
-    """The model that wrote a file or stream: the shipped one or an earlier one the package
-    keeps (``model.MODEL_SEARCH_PATH``); ``FormatError`` naming the id otherwise."""
-    shipped = _shipped_model()
+def model_for_id(model_id: bytes) -> Engine:
+    """The engine of the model that wrote a file or stream: the shipped one or an earlier one
+    the package keeps (``store.MODEL_SEARCH_PATH``); ``FormatError`` naming the id otherwise."""
+    shipped = shipped_engine()
     if bytes(model_id) == shipped.model_id:
         return shipped
-    from . import model as _model
-    return _earlier_model(bytes(model_id), tuple(map(str, _model.MODEL_SEARCH_PATH)))
+    from . import store
+    return _earlier_engine(bytes(model_id), tuple(map(str, store.MODEL_SEARCH_PATH)))
 
 
 @functools.lru_cache(maxsize=4)
-def _earlier_model(model_id: bytes, search: tuple[str, ...]) -> Codec:
-    return load_model_for_id(model_id, [Path(p) for p in search])
+def _earlier_engine(model_id: bytes, search: tuple[str, ...]) -> Engine:
+    return load_engine(model_dir_for_id(model_id, [Path(p) for p in search]))
 
 
-def model_for_file(data: bytes) -> Codec:
+def model_for_file(data: bytes) -> Engine:
     """The model that wrote a ``.cdc`` file, by the id in its header. An unknown id in a damaged
     file (a flipped bit in the id) reports the damage, not the id."""
     model_id = bitstream.read_model_id(data)
@@ -67,7 +66,7 @@ def model_for_file(data: bytes) -> Codec:
         raise
 
 
-def read_header(data: bytes, model: Codec | None = None) -> bitstream.Header:
+def read_header(data: bytes, model: Model | None = None) -> bitstream.Header:
     """A file's header, with the frame geometry of ``model`` (default: the model the file names)."""
     model = model or model_for_file(data)
     return bitstream.read_header(data, model.config.sample_rate, model.hop)
@@ -83,7 +82,7 @@ class EncodeResult:
         return bitstream.true_bitrate_kbps(self.header, len(self.data))
 
 
-def encode_blocks(model: Codec, blocks: Iterator[np.ndarray], sample_rate: int,
+def encode_blocks(model: Model, blocks: Iterator[np.ndarray], sample_rate: int,
                   num_samples: int, num_codebooks: int, progress: Progress | None = None) -> bytes:
     """Float blocks at the model's rate (any sizes) -> a complete bitstream file's bytes, with
     ``num_codebooks`` codes a frame (``codebooks_for(model, bitrate)``)."""
@@ -118,7 +117,7 @@ def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
         yield np.zeros(n, np.float32)
 
 
-def decode_blocks(model: Codec, data: bytes, frames_per_block: int = 250
+def decode_blocks(model: Model, data: bytes, frames_per_block: int = 250
                   ) -> tuple[bitstream.Header, Iterator[np.ndarray]]:
     """Bitstream bytes -> (header, iterator of float32 blocks in [-1, 1] at the model's rate).
 
@@ -146,13 +145,13 @@ def _as_mono(wav) -> np.ndarray:
     return wav
 
 
-def codebooks_for(model: Codec, bitrate) -> int:
+def codebooks_for(model: Model, bitrate) -> int:
     """The number of codebooks for one of the model's bitrates (``ArgumentError`` otherwise)."""
     return model.config.codebooks_for(check_bitrate(bitrate, model.config.bitrates))
 
 
 def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
-             model: Codec | None = None) -> bytes:
+             model: Model | None = None) -> bytes:
     """Encode a signal (1-D, or [samples, channels]; float in [-1, 1] or int16) to bytes.
 
     Every argument is checked first (``AudioInputError`` / ``ArgumentError``, both
@@ -160,7 +159,7 @@ def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
     of the model's (1.5, 3, 6 or 9 kbps for the shipped one).
     """
     rate = check_sample_rate(sample_rate, "sample_rate", AudioInputError)
-    model = check_model(model, optional=True) or load_model()
+    model = check_model(model, optional=True) or shipped_engine()
     k = codebooks_for(model, bitrate)
     mono = _as_mono(wav)
     blocks = resample_blocks(in_blocks(mono, int(BLOCK_SECONDS * rate)), rate,
@@ -168,7 +167,7 @@ def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
     return encode_blocks(model, blocks, rate, len(mono), k)
 
 
-def decompress(data: bytes, model: Codec | None = None) -> tuple[np.ndarray, int]:
+def decompress(data: bytes, model: Model | None = None) -> tuple[np.ndarray, int]:
     """Bytes from ``compress`` -> (float32 1-D signal in [-1, 1], the model's rate).
 
     Without ``model``, the model the file names: the shipped one or an earlier one kept in
@@ -183,7 +182,7 @@ def decompress(data: bytes, model: Codec | None = None) -> tuple[np.ndarray, int
 
 
 def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: bool = False,
-                model: Codec | None = None, on_open: Callable | None = None,
+                model: Model | None = None, on_open: Callable | None = None,
                 progress: Progress | None = None) -> EncodeResult:
     """Encode any audio file soundfile reads (``-`` = stdin) into a bitstream file (``-`` = stdout).
 
@@ -191,7 +190,7 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
     ``on_open(info)`` is called once the input is open (the CLI uses it for notes and a
     progress bar); ``progress(n)`` after each block.
     """
-    model = check_model(model, optional=True) or load_model()
+    model = check_model(model, optional=True) or shipped_engine()
     k = codebooks_for(model, bitrate)
     output = Output(dst, force, inputs=[src])
     check_bitstream_name(dst)
@@ -223,7 +222,7 @@ def read_input_bytes(src: str | Path | BinaryIO) -> bytes:
 
 
 def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
-                force: bool = False, model: Codec | None = None,
+                force: bool = False, model: Model | None = None,
                 progress: Progress | None = None, on_open: Callable | None = None
                 ) -> bitstream.Header:
     """Decode a bitstream file to 16-bit audio: WAV, or FLAC/OGG by ``dst``'s extension.

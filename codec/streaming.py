@@ -1,13 +1,16 @@
-"""Streaming encode and decode: the offline model, run chunk by chunk with explicit state.
+"""Streaming encode and decode: the model run chunk by chunk with explicit state.
 
 ``EncoderStream`` / ``DecoderStream`` take any whole number of frames per call and are what the
 file encoder and decoder use for long inputs. ``StreamEncoder`` / ``StreamDecoder`` are the
-one-frame-one-packet API of a live call (Lyra's shape): one frame (``model.hop`` samples) in,
-one payload out; one payload (or ``None`` for a lost packet) in, one frame out, ``delay``
-samples late for a kind with a synthesis delay. They run a per-frame backend: ONNX Runtime on
-graphs exported from the model's own ``step`` (``nn/export.py``, ``nn/onnx_runtime.py``, with
-``pip install 'codec[fast]'``), else the torch modules' ``step`` itself (``"eager"``, the
-reference). Tests hold both to the offline model.
+one-frame-one-packet API of a live call (Lyra's shape): one frame (``hop`` samples) in, one
+payload out; one payload (or ``None`` for a lost packet) in, one frame out, ``delay`` samples
+late for a kind with a synthesis delay.
+
+``model``: ``None`` (the shipped model), a runtime ``Engine`` (``engine.load_engine``), or a torch
+``Codec`` (``codec.load_model()``). They run on ONNX Runtime (``engine.py``: graphs exported from
+the model's own modules; a ``Codec``'s are exported when first needed), without importing torch
+unless a ``Codec`` is passed; ``backend="eager"`` runs a ``Codec``'s torch modules' ``step``
+itself, the reference that tests hold the graphs to.
 
 Each stream owns its state; the model is shared read-only, so it stays usable offline and by any
 number of other streams.
@@ -16,32 +19,63 @@ number of other streams.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from .errors import check_bitrate, check_bytes, check_int, check_model
 from .audio import check_signal, to_float32
-from .model import Codec
-from .nn import onnx_runtime
+from .engine import Engine, EngineDecoder, EngineEncoder, shipped_engine
+from .errors import ArgumentError, check_bitrate, check_bytes, check_int, check_model, is_codec
 from .payload import frame_payload, payload_codes
+
+BACKENDS = ("auto", "onnxruntime", "eager")
+
+
+def resolve_backend(backend: str, model=None) -> str:
+    """``"auto"`` is ONNX Runtime; ``"eager"`` (the torch modules) needs a torch ``Codec``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    if backend == "eager" and not is_codec(model):
+        raise ArgumentError("the eager backend runs a torch Codec: pass codec.load_model()")
+    return "onnxruntime" if backend == "auto" else backend
+
+
+def runtime_model(model=None):
+    """``model`` checked (an ``Engine`` or a torch ``Codec``), or the shipped engine."""
+    return check_model(model, optional=True) or shipped_engine()
+
+
+def _engines(model, backend: str):
+    """The per-stream encoder and decoder classes for ``model`` on ``backend``, and the engine
+    (or the ``Codec`` itself for ``eager``) they are built on."""
+    if resolve_backend(backend, model) == "eager":
+        from .nn.eager import EagerDecoder, EagerEncoder
+        return EagerEncoder, EagerDecoder, model
+    if isinstance(model, Engine):
+        return EngineEncoder, EngineDecoder, model
+    from .nn.onnx_runtime import engine_for
+    return EngineEncoder, EngineDecoder, engine_for(model)
 
 
 class EncoderStream:
     """Waveform chunks (multiples of the hop) -> codes ``[K, frames]``, state carried over."""
 
-    def __init__(self, model: Codec, num_codebooks: int):
-        self.model, self.num_codebooks = model, num_codebooks
-        self.state = model.encoder.init_state(1)
+    def __init__(self, model, num_codebooks: int, backend: str = "auto"):
+        self.model, self.num_codebooks = runtime_model(model), num_codebooks
+        encoder, _, engine = _engines(self.model, backend)
+        self._engine = encoder(engine)
 
-    @torch.inference_mode()
-    def push(self, wav: np.ndarray, num_codebooks: int | None = None) -> np.ndarray:
+    def push(self, wav: np.ndarray, num_codebooks: int | None = None,
+             live: bool = False) -> np.ndarray:
         k = self.num_codebooks if num_codebooks is None else num_codebooks
         if len(wav) % self.model.hop:
             raise ValueError(f"chunk of {len(wav)} samples is not a multiple of {self.model.hop}")
         if len(wav) == 0:
             return np.zeros((k, 0), np.int64)
-        x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)).view(1, 1, -1)
-        z = self.model.encoder.step(x, self.state)
-        return self.model.quantizer.encode(z, k)[0].numpy()
+        return self._engine.codes(wav, k, live)
+
+    def prepare(self, num_codebooks: int) -> None:
+        """Build what ``num_codebooks`` codes a frame need now, not at the first frame."""
+        prepare = getattr(self._engine, "prepare", None)
+        if prepare:
+            prepare(num_codebooks)
 
 
 class DecoderStream:
@@ -53,21 +87,20 @@ class DecoderStream:
     each call returns ``frames * hop`` samples, ``delay`` samples late.
     """
 
-    def __init__(self, model: Codec, aligned: bool = True):
-        self.model = model
-        self.state = model.decoder.init_state(1)
-        self._tail = model.delay if aligned else 0  # samples ``finish`` returns
-        self._skip = self._tail                     # samples still to drop at the start
-        self._last: np.ndarray | None = None        # the last frame's codes, for ``finish``
+    def __init__(self, model, aligned: bool = True, backend: str = "auto"):
+        self.model = runtime_model(model)
+        _, decoder, engine = _engines(self.model, backend)
+        self._engine = decoder(engine)
+        self._tail = self.model.delay if aligned else 0  # samples ``finish`` returns
+        self._skip = self._tail                          # samples still to drop at the start
+        self._last: np.ndarray | None = None             # the last frame's codes, for ``finish``
 
-    @torch.inference_mode()
-    def push(self, codes: np.ndarray) -> np.ndarray:
+    def push(self, codes: np.ndarray, live: bool = False) -> np.ndarray:
         if codes.shape[-1] == 0:
             return np.zeros(0, np.float32)
         codes = np.asarray(codes, np.int64)
         self._last = codes[:, -1:]
-        z = self.model.quantizer.decode(torch.from_numpy(codes)[None])
-        wav = self.model.decoder.step(z, self.state)[0, 0].numpy()
+        wav = self._engine.samples(codes, live)
         if self._skip:
             wav, self._skip = wav[self._skip:], max(0, self._skip - len(wav))
         return wav
@@ -78,43 +111,6 @@ class DecoderStream:
         if not self._tail or self._last is None:
             return np.zeros(0, np.float32)
         return self.push(self._last)[: self._tail]
-
-
-class EagerFrameEncoder:
-    """One frame -> its ``K`` codes through the torch modules' ``step`` (the reference)."""
-
-    def __init__(self, model: Codec):
-        self._stream = EncoderStream(model, model.config.num_codebooks)
-
-    def prepare(self, num_codebooks: int) -> None:
-        """Nothing to build: the modules serve every number of codebooks."""
-
-    def codes(self, frame: np.ndarray, num_codebooks: int) -> np.ndarray:
-        return self._stream.push(frame, num_codebooks)[:, 0]
-
-
-class EagerFrameDecoder:
-    """``K`` codes -> one frame through the torch modules' ``step``, ``delay`` samples late."""
-
-    def __init__(self, model: Codec):
-        self._stream = DecoderStream(model, aligned=False)
-
-    def samples(self, codes: np.ndarray) -> np.ndarray:
-        return self._stream.push(codes[:, None])
-
-
-BACKENDS = ("auto", "onnxruntime", "eager")
-
-
-def resolve_backend(backend: str) -> str:
-    """``"auto"`` is ONNX Runtime when installed, else the eager torch modules."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
-    if backend == "auto":
-        return "onnxruntime" if onnx_runtime.available() else "eager"
-    if backend == "onnxruntime" and not onnx_runtime.available():
-        raise ImportError("the onnxruntime backend needs: pip install 'codec[fast]'")
-    return backend
 
 
 def _as_float_frame(frame: np.ndarray, hop: int) -> np.ndarray:
@@ -132,13 +128,12 @@ class StreamEncoder:
     ``resolve_backend``; the one in use is ``self.backend``.
     """
 
-    def __init__(self, model: Codec, bitrate: float = 6.0, backend: str = "auto"):
-        self.model = check_model(model)
-        self.frame_size = model.hop
-        self.backend = resolve_backend(backend)
-        self._bits = model.config.codebook_bits
-        self._engine = (onnx_runtime.OnnxFrameEncoder(model) if self.backend == "onnxruntime"
-                        else EagerFrameEncoder(model))
+    def __init__(self, model=None, bitrate: float = 6.0, backend: str = "auto"):
+        self.model = runtime_model(model)
+        self.frame_size = self.model.hop
+        self.backend = resolve_backend(backend, self.model)
+        self._bits = self.model.config.codebook_bits
+        self._stream = EncoderStream(self.model, self.model.config.num_codebooks, backend)
         self.bitrate = bitrate
 
     @property
@@ -149,14 +144,14 @@ class StreamEncoder:
     def bitrate(self, kbps: float) -> None:
         config = self.model.config
         self.num_codebooks = config.codebooks_for(check_bitrate(kbps, config.bitrates))
-        self._engine.prepare(self.num_codebooks)  # ONNX Runtime: a session per K, built here
+        self._stream.prepare(self.num_codebooks)  # its sessions are built here, not mid-call
         self._bitrate = float(kbps)
 
     def encode_codes(self, frame: np.ndarray) -> np.ndarray:
         """The frame's codes ``[K]`` (for senders that build their own packets)."""
         check_signal(frame, "frame", self.frame_size)
         x = np.clip(_as_float_frame(frame, self.frame_size), -1, 1)
-        return self._engine.codes(x, self.num_codebooks)
+        return self._stream.push(x, self.num_codebooks, live=True)[:, 0]
 
     def encode(self, frame: np.ndarray) -> bytes:
         return frame_payload(self.encode_codes(frame), self._bits)
@@ -174,14 +169,14 @@ class StreamDecoder:
     the frame that packet ``n`` encoded.
     """
 
-    def __init__(self, model: Codec, fade_frames: int = 5, backend: str = "auto"):
-        self.model, self.fade_frames = check_model(model), check_int(fade_frames, "fade_frames", 1)
-        self.frame_size = model.hop
-        self.delay = model.delay
-        self.backend = resolve_backend(backend)
-        self._bits = model.config.codebook_bits
-        self._engine = (onnx_runtime.OnnxFrameDecoder(model) if self.backend == "onnxruntime"
-                        else EagerFrameDecoder(model))
+    def __init__(self, model=None, fade_frames: int = 5, backend: str = "auto"):
+        self.model = runtime_model(model)
+        self.fade_frames = check_int(fade_frames, "fade_frames", 1)
+        self.frame_size = self.model.hop
+        self.delay = self.model.delay
+        self.backend = resolve_backend(backend, self.model)
+        self._bits = self.model.config.codebook_bits
+        self._stream = DecoderStream(self.model, aligned=False, backend=backend)
         self._last_codes: np.ndarray | None = None
         self.num_codebooks = 0  # K of the last payload decoded (its length tells K)
         self._lost_run = 0
@@ -215,7 +210,7 @@ class StreamDecoder:
         return self._output(self._run(self._last_codes), self._gain)[: self.delay].copy()
 
     def _run(self, codes: np.ndarray) -> np.ndarray:
-        return self._engine.samples(codes)
+        return self._stream.push(codes[:, None], live=True)
 
     def _output(self, wav: np.ndarray, target: float) -> np.ndarray:
         """Apply a gain ramp from the previous frame's gain to ``target``, clipped to [-1, 1]."""

@@ -1,25 +1,28 @@
 """Speed, memory, start-up and latency benchmark of this codec, with Lyra v2 and Opus as peers.
 
-All on one thread (``torch.set_num_threads(1)``, TFLite ``num_threads=1``, offline runs pinned
-to CPU 0 with ``taskset -c 0``):
+All on one thread (ONNX Runtime sessions and ``torch.set_num_threads(1)``, TFLite
+``num_threads=1``, offline runs pinned to CPU 0 with ``taskset -c 0``):
 
 (a) streaming: per-frame ``StreamEncoder.encode`` and ``StreamDecoder.decode`` times over about
-    30 s of speech at 6 kbps (median and p99, after a 1 s warm-up on other instances), for each
-    per-frame backend (ONNX Runtime when installed, the eager torch modules), and the same for Lyra v2 at
-    6 kbps (encoder + quantizer encode; quantizer decode + LyraGAN). The systems take turns
-    over 3 rounds, so the ratios compare them under the same machine load;
+    30 s of speech at 6 kbps (median and p99, after a 1 s warm-up on other instances), for the
+    runtime (the shipped graphs on ONNX Runtime) and the eager torch modules, and the same for
+    Lyra v2 at 6 kbps (encoder + quantizer encode; quantizer decode + LyraGAN). The systems take
+    turns over 3 rounds, so the ratios compare them under the same machine load;
 (b) offline: ``python -m codec encode`` then ``decode`` of a long 16 kHz WAV (speech repeated,
     1 hour by default) under ``/usr/bin/time -v``: wall time, max RSS, real-time factor
     (audio seconds / (encode + decode wall seconds)); the same for opusenc/opusdec at 6 kbps;
-(c) start-up: a fresh ``python -c "import codec; codec.load_model()"``, the same plus a
-    ``StreamEncoder`` and ``StreamDecoder`` (ready for a call), vs ``python -c "import torch"``
-    (median of 3);
+(c) start-up, as CPU time (user + system) of fresh processes, median of 3: ``codec --version``,
+    ``codec --help``, import + the shipped model + one frame encoded and decoded, and
+    ``import torch`` for scale; and the peak resident memory of a process streaming the speech
+    of (a) through ``StreamEncoder`` / ``StreamDecoder``;
 (d) algorithmic latency: the 30 s streamed through StreamEncoder/StreamDecoder, output lag
     behind the input by cross-correlation of the waveforms and of their 1 ms envelopes (the
     20 ms frame buffering comes on top).
 
     python scripts/benchmark.py --json out/bench.json            # full run
     python scripts/benchmark.py --skip-offline                   # (a), (c), (d) only
+
+It ends with the targets of issue 11 and whether each is met.
 """
 
 from __future__ import annotations
@@ -39,14 +42,12 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
 import codec
 from codec.audio import list_audio_files
 from codec.evaluation.peers import FRAME, SAMPLE_RATE, LyraPeer, OpusPeer, to_int16
-from codec.streaming import resolve_backend
 
 MANIFEST = ROOT.parent / "shared" / "data" / "eval.tsv"
 SAMPLES = ROOT / "samples"
@@ -89,7 +90,7 @@ def time_frames(encode, decode, frames: np.ndarray, enc: list, dec: list) -> Non
         dec.append(t2 - t1)
 
 
-def codec_stream(model, backend: str = "auto"):
+def codec_stream(model=None, backend: str = "auto"):
     enc = codec.StreamEncoder(model, bitrate=KBPS, backend=backend)
     dec = codec.StreamDecoder(model, backend=backend)
     return enc.encode, dec.decode
@@ -100,11 +101,10 @@ def lyra_stream():
     return peer.encode_frame, peer.decode_packet
 
 
-def codec_systems() -> dict:
-    """Display name -> per-frame backend of this codec, the default (``auto``) one first."""
-    names = {"onnxruntime": "This codec (onnxruntime)", "eager": "This codec (eager torch)"}
-    default = resolve_backend("auto")
-    return {names[b]: b for b in [default, *(b for b in names if b != default)]}
+def codec_systems(model) -> dict:
+    """Display name -> (model, backend): the runtime (shipped graphs) first, then the reference."""
+    return {"This codec (onnxruntime)": (None, "onnxruntime"),
+            "This codec (eager torch)": (model, "eager")}
 
 
 def streaming(model, speech: np.ndarray, rounds: int = 3) -> dict:
@@ -113,8 +113,8 @@ def streaming(model, speech: np.ndarray, rounds: int = 3) -> dict:
     frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
     warmup = frames[: SAMPLE_RATE // FRAME]
     results = {"frames": len(frames), "rounds": rounds}
-    systems = {name: (lambda b=b: codec_stream(model, b), frames)
-               for name, b in codec_systems().items()}
+    systems = {name: (lambda m=m, b=b: codec_stream(m, b), frames)
+               for name, (m, b) in codec_systems(model).items()}
     if LyraPeer.is_available():
         systems["Lyra v2"] = (lyra_stream, to_int16(frames))
     times = {name: ([], []) for name in systems}
@@ -166,19 +166,39 @@ def offline(speech: np.ndarray, hours: float, opus: bool) -> dict:
     return results
 
 
-def startup(repeats: int = 3) -> dict:
-    """Median wall seconds of fresh interpreters running each snippet."""
-    call = "import codec; m = codec.load_model(); codec.StreamEncoder(m); codec.StreamDecoder(m)"
-    snippets = {"import codec; codec.load_model()": "import codec; codec.load_model()",
-                call: call, "import torch": "import torch"}
+def cpu_run(cmd: list[str]) -> dict:
+    """Run ``cmd`` to completion: its CPU seconds (user + system), wall seconds, peak RSS (MiB)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
+    return {"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": time.perf_counter() - t0,
+            "max_rss_mib": usage.ru_maxrss / 1024}
+
+
+FIRST_FRAME = ("import numpy as np, codec; e = codec.StreamEncoder(bitrate=6); "
+               "d = codec.StreamDecoder(); d.decode(e.encode(np.zeros(320, np.float32)))")
+STREAM = ("import sys, numpy as np, soundfile as sf, codec; x, _ = sf.read(sys.argv[1], "
+          "dtype='float32'); e = codec.StreamEncoder(bitrate=6); d = codec.StreamDecoder(); "
+          "[d.decode(e.encode(f)) for f in x[: len(x) // 320 * 320].reshape(-1, 320)]")
+
+
+def startup(speech: np.ndarray, repeats: int = 3) -> dict:
+    """Median CPU (and wall) seconds of fresh processes, and a streaming process's peak RSS."""
+    py = [sys.executable]
+    commands = {"codec --version": [*py, "-m", "codec", "--version"],
+                "codec --help": [*py, "-m", "codec", "--help"],
+                "import, shipped model, one frame": [*py, "-c", FIRST_FRAME],
+                "import torch (for scale)": [*py, "-c", "import torch"]}
     results = {}
-    for label, code in snippets.items():
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-            times.append(time.perf_counter() - t0)
-        results[label] = statistics.median(times)
+    for label, cmd in commands.items():
+        runs = [cpu_run(cmd) for _ in range(repeats)]
+        results[label] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    with tempfile.TemporaryDirectory(prefix="codec-bench-") as tmp:
+        sf.write(f"{tmp}/speech.wav", speech, SAMPLE_RATE, subtype="PCM_16")
+        results["streaming process"] = cpu_run([*py, "-c", STREAM, f"{tmp}/speech.wav"])
     return results
 
 
@@ -200,13 +220,13 @@ def envelope(x: np.ndarray, width: int = 16) -> np.ndarray:
     return env - env.mean()
 
 
-def latency(model, speech: np.ndarray) -> dict:
+def latency(speech: np.ndarray) -> dict:
     """Lag of the streamed output behind the input: (lag, correlation) of the waveforms and of
     their 1 ms envelopes. Waveform correlation is weak for this codec (it does not keep phase),
     so its peak can land on a pitch period; the envelope's peak is the reliable figure."""
     frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
     ref = frames.reshape(-1)
-    encode, decode = codec_stream(model)
+    encode, decode = codec_stream()
     outputs = {"This codec": np.concatenate([np.asarray(decode(encode(f)), dtype=np.float32)
                                              for f in frames])}
     if LyraPeer.is_available():
@@ -250,8 +270,10 @@ def report(res: dict) -> str:
                            f"| {r['rtf']:.0f} | {r['file_kbps']:.2f} |")
         if "Opus" in o:
             out.append(f"\nReal-time factor codec / Opus: {o['This codec']['rtf'] / o['Opus']['rtf']:.3f}")
-    out += ["\n## Start-up (fresh interpreter, median of 3)\n", "| command | seconds |", "|---|---:|"]
-    out += [f"| `python -c \"{k}\"` | {v:.2f} |" for k, v in res["startup"].items()]
+    out += ["\n## Start-up and memory (fresh processes, median of 3)\n",
+            "| process | CPU s (user + sys) | wall s | peak RSS MiB |", "|---|---:|---:|---:|"]
+    out += [f"| {k} | {v['cpu_s']:.2f} | {v['wall_s']:.2f} | {v['max_rss_mib']:.0f} |"
+            for k, v in res["startup"].items()]
     out += ["\n## Algorithmic latency (output lag by cross-correlation; + 20 ms frame buffering)\n",
             "| system | envelope lag samples (ms) | envelope correlation | waveform lag samples "
             "| waveform correlation |", "|---|---:|---:|---:|---:|"]
@@ -259,8 +281,31 @@ def report(res: dict) -> str:
         (elag, ecorr), (wlag, wcorr) = r["envelope"], r["waveform"]
         out.append(f"| {name} | {elag} ({elag / SAMPLE_RATE * 1000:.2f}) | {ecorr:.2f} | {wlag} "
                    f"| {wcorr:.2f} |")
+    out += ["\n## Targets (issue 11)\n", "| target | measured | met |", "|---|---:|---|"]
+    out += [f"| {name} | {value} | {'yes' if ok else 'NO'} |" for name, value, ok in targets(res)]
     out += [f"\nNote: {n}" for n in res["notes"]]
     return "\n".join(out)
+
+
+def targets(res: dict) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for each target the run measured."""
+    st, rows = res["startup"], []
+    for label in ("codec --version", "codec --help"):
+        rows.append((f"`{label}` under 0.3 s CPU", f"{st[label]['cpu_s']:.2f} s",
+                     st[label]["cpu_s"] < 0.3))
+    first = st["import, shipped model, one frame"]["cpu_s"]
+    rows.append(("import + shipped model + one frame under 0.5 s CPU", f"{first:.2f} s", first < 0.5))
+    rss = st["streaming process"]["max_rss_mib"]
+    rows.append(("streaming process under 150 MB resident", f"{rss:.0f} MiB", rss * 2**20 < 150e6))
+    s = res["streaming"]
+    if "Lyra v2" in s:
+        ratio = s["This codec (onnxruntime)"]["total"]["median_ms"] / s["Lyra v2"]["total"]["median_ms"]
+        rows.append(("per-frame encode + decode no slower than Lyra v2", f"{ratio:.2f}x", ratio <= 1))
+    if "offline" in res:
+        rtf = res["offline"]["This codec"]["rtf"]
+        rows.append((f"{res['offline']['audio_s'] / 3600:g} h file at 50x real time or more, "
+                     "start-ups included", f"{rtf:.0f}x", rtf >= 50))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     args = parser.parse_args(argv)
 
-    torch.set_num_threads(1)
+    import torch
+    torch.set_num_threads(1)  # the eager reference; the runtime's sessions use one thread
     notes = []
     if not LyraPeer.is_available():
         notes.append("Lyra v2 skipped: needs ai-edge-litert and its models (see codec.evaluation.peers)")
@@ -287,10 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     model = codec.load_model()
     with torch.inference_mode():
         res = {"kbps": KBPS, "streaming": streaming(model, speech)}
-        res["latency"] = latency(model, speech)
+        res["latency"] = latency(speech)
     if not args.skip_offline:
         res["offline"] = offline(speech, args.hours, opus)
-    res["startup"] = startup()
+    res["startup"] = startup(speech)
     res["notes"] = notes
     print(report(res))
     if args.json:

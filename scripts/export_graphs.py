@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Export the per-frame ONNX graphs of a saved model into its folder and record them (file,
+"""Export the runtime's ONNX graphs of a saved model into its folder and record them (file,
 SHA-256, names, shapes) in its config.json; the weights and the model id do not change.
 Training's export step does this for every best model; run it by hand for older folders.
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.directory)
     path = args.directory / CONFIG_FILE
     meta = json.loads(path.read_text())
-    meta["graphs"] = save_graphs(model, args.directory)
+    meta.update(save_graphs(model, args.directory))
     path.write_text(json.dumps(meta, indent=2) + "\n")
     for role, d in meta["graphs"].items():
         size = (args.directory / d["file"]).stat().st_size

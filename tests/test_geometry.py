@@ -21,7 +21,7 @@ from conftest import ROOT, TINY, speech_like
 PACKAGE = ROOT / "codec"
 # 320 or 16000 in any spelling: 16_000, 16e3, 16 kHz, 16kHz, 16k
 GEOMETRY = re.compile(r"(?<![\w.])(320|16_?000|16e3|16\.0e3|16 ?k(Hz)?)(?![\w])", re.I)
-CONFIG_MODULE = PACKAGE / "model.py"  # defines CodecConfig, the one place the geometry is set
+CONFIG_MODULE = PACKAGE / "config.py"  # defines CodecConfig, the one place the geometry is set
 
 
 def geometry_literals(path: Path) -> list[str]:

@@ -17,7 +17,6 @@ from codec import api
 from codec.model import build_codec, load_model, save_model
 from codec.net.receiver import Receiver
 from codec.net.sender import send_file
-from codec.nn import onnx_runtime
 from codec.nn.registry import DECODERS, ENCODERS
 from codec.payload import payload_codes
 from codec.streaming import StreamDecoder, StreamEncoder
@@ -29,8 +28,7 @@ TINY_KINDS = {
     "spectral": replace(TINY, encoder="spectral", decoder="spectral", hop_size=320, width=16,
                         encoder_blocks=1, decoder_blocks=2),
 }
-BACKENDS = ["eager", pytest.param("onnxruntime", marks=pytest.mark.skipif(
-    not onnx_runtime.available(), reason="pip install 'codec[fast]'"))]
+BACKENDS = ["eager", "onnxruntime"]
 
 
 def test_every_registered_kind_has_a_tiny_model_here():

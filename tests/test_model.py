@@ -96,3 +96,18 @@ def test_shipped_weights_load_offline_and_are_small():
     assert (WEIGHTS_DIR / WEIGHTS_FILE).stat().st_size < 16 * 2**20
     assert model.config == CodecConfig()
     assert not model.training
+
+
+def test_every_shipped_file_is_package_data():
+    """The wheel carries the weights and every graph config.json names (pyproject's globs)."""
+    import fnmatch
+    tomllib = pytest.importorskip("tomllib")
+    from codec.model import WEIGHTS_DIR
+    from conftest import ROOT
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["codec"]
+    meta = json.loads((WEIGHTS_DIR / CONFIG_FILE).read_text())
+    files = [CONFIG_FILE, WEIGHTS_FILE, *(g["file"] for g in meta["graphs"].values())]
+    assert len(files) >= 5 and all((WEIGHTS_DIR / f).is_file() for f in files)
+    for f in files:
+        assert any(fnmatch.fnmatch(f"weights/{f}", g) for g in globs), f

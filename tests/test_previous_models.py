@@ -4,7 +4,7 @@ file from a model the package does not hold fails with a message that names the 
 import numpy as np
 import pytest
 
-from codec import api, model as model_module
+from codec import api, store
 from codec.__main__ import main
 from codec.errors import FormatError
 from codec.model import (WEIGHTS_DIR, config_for_id, load_model_for_id, model_dir_for_id,
@@ -19,8 +19,8 @@ def previous(tmp_path, monkeypatch):
     model (an 'earlier shipped model'); returns that model."""
     old = make_tiny_model(tmp_path / "scratch", seed=3)
     folder = tmp_path / "previous" / old.model_id.hex()
-    assert save_model(old, folder) == old.model_id
-    monkeypatch.setattr(model_module, "MODEL_SEARCH_PATH", [WEIGHTS_DIR, tmp_path / "previous"])
+    assert save_model(old, folder, graphs=True) == old.model_id  # shipped: with its graphs
+    monkeypatch.setattr(store, "MODEL_SEARCH_PATH", [WEIGHTS_DIR, tmp_path / "previous"])
     return old
 
 
@@ -46,7 +46,7 @@ def test_file_of_an_earlier_model_decodes_without_naming_it(previous, tmp_path):
 
 
 def test_file_of_an_unknown_model_names_its_id(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(model_module, "MODEL_SEARCH_PATH", [WEIGHTS_DIR, tmp_path / "none"])
+    monkeypatch.setattr(store, "MODEL_SEARCH_PATH", [WEIGHTS_DIR, tmp_path / "none"])
     stranger = make_tiny_model(tmp_path / "stranger", seed=9)
     data = api.compress(speech_like(0.2), 16000, 3, model=stranger)
     with pytest.raises(FormatError, match=f"encoded by model {stranger.model_id.hex()}.*does not hold"):

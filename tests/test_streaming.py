@@ -4,15 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from codec.nn import onnx_runtime
 from codec.streaming import DecoderStream, EncoderStream, StreamDecoder, StreamEncoder
 
 from conftest import speech_like
 
-needs_ort = pytest.mark.skipif(not onnx_runtime.available(), reason="pip install 'codec[fast]'")
-
-
-@pytest.fixture(params=["eager", pytest.param("onnxruntime", marks=needs_ort)])
+@pytest.fixture(params=["eager", "onnxruntime"])
 def backend(request):
     """Every per-frame test runs on both backends."""
     return request.param

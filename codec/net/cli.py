@@ -9,30 +9,26 @@ import argparse
 import collections
 import sys
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
+from . import DEFAULT_PORT, IDLE_TIMEOUT
 
-from ..audio import Output, audio_format_for, conversion_note
-from .receiver import DEFAULT_PORT, IDLE_TIMEOUT, Receiver
-from .sender import parse_address, send_file, send_pcm
-from .stats import format_summary
+if TYPE_CHECKING:
+    import numpy as np
+
+# The commands import what they run when they run, so that building the parser (``--help``)
+# stays cheap.
 
 
 def _note(text: str) -> None:
     print(f"codec: {text}", file=sys.stderr)
 
 
-def _load_model():
-    """The shipped model, with torch on one thread: one 20 ms frame at a time gains nothing from
-    more, and on a busy machine the threads' waiting makes each frame many times slower."""
-    import torch
-    from ..api import load_model
-    torch.set_num_threads(1)
-    return load_model()
-
-
 def cmd_send(args) -> None:
-    model = _load_model()
+    from ..audio import conversion_note
+    from ..engine import shipped_engine
+    from .sender import send_file, send_pcm
+    model = shipped_engine()
     rate = model.config.sample_rate
     options = dict(bitrate=args.bitrate, loss=args.loss, seed=args.seed, pace=not args.no_pace)
     if args.input == "-":
@@ -62,6 +58,7 @@ class SoundCard:
     silence when it runs dry, and keeps at most 50 frames queued."""
 
     def __init__(self, sample_rate: int):
+        import numpy as np
         import sounddevice
         self._rate = sample_rate
         self._queue: collections.deque = collections.deque(maxlen=50)
@@ -123,10 +120,14 @@ def _receive_progress(rate: int):
 
 
 def cmd_receive(args) -> None:
+    from ..audio import Output, audio_format_for
+    from ..engine import shipped_engine
+    from .receiver import Receiver
+    from .stats import format_summary
     Output(args.output, args.force)  # refuse a bad output before waiting for a stream
     fmt = audio_format_for(args.output)
     host, port = args.listen
-    model = _load_model()
+    model = shipped_engine()
     rate = model.config.sample_rate
     card = _open_sound_card(rate) if args.play else None
     show, done = _receive_progress(rate)
@@ -147,6 +148,7 @@ def cmd_receive(args) -> None:
 
 
 def _address(text: str) -> tuple[str, int]:
+    from .sender import parse_address
     try:
         return parse_address(text)
     except ValueError as e:

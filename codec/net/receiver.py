@@ -23,9 +23,10 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import FormatError
 from ..audio import Output, audio_format_for, write_wav_blocks
+from ..errors import FormatError
 from ..streaming import StreamDecoder
+from . import DEFAULT_PORT, IDLE_TIMEOUT
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
 from .packet import AudioPacket, EndPacket, StartPacket, decode_packet, model_tag_of
 from .stats import ReceiveStats, format_summary
@@ -33,11 +34,9 @@ from .stats import ReceiveStats, format_summary
 __all__ = ["DEFAULT_PORT", "IDLE_TIMEOUT", "JitterBuffer", "ReceiveStats", "Receiver",
            "ReceiverCore", "format_summary", "unwrap"]
 
-DEFAULT_PORT = 5004
 MAX_DATAGRAM = 2048   # packets are at most 145 bytes; longer datagrams arrive cut, hence junk
 MAX_JUMP = 1500       # frames (30 s): a packet further ahead of the playout point is junk
 END_GRACE = 0.2       # seconds file mode waits for stragglers after END
-IDLE_TIMEOUT = 3.0    # seconds after the last valid packet
 MAX_DELAY = 0.3       # real-time mode: the deepest the jitter buffer grows (seconds)
 MAX_REFUSED = 16      # stream ids of refused streams remembered
 LOCK_SLOTS = 4096     # candidate streams remembered before locking on

@@ -64,7 +64,7 @@ class CausalConv1d(nn.Module):
         if self.context == 0:
             return self.conv(x)
         full = torch.cat([state.history, x], dim=-1)
-        state.history = full[..., full.shape[-1] - self.context:].clone()  # not a view of full
+        state.history = full[..., -self.context:].clone()  # not a view of full
         return self.conv(full)
 
 

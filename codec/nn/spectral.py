@@ -116,6 +116,8 @@ class ConvNeXtBlock(nn.Module):
 
     def __init__(self, channels: int, expansion: int, kernel: int):
         super().__init__()
+        if kernel < 2:
+            raise ValueError(f"the depthwise kernel spans at least 2 frames, got {kernel}")
         self.context = kernel - 1
         self.dwconv = nn.Conv1d(channels, channels, kernel, groups=channels)
         self.norm = ChannelNorm(channels)
@@ -135,7 +137,7 @@ class ConvNeXtBlock(nn.Module):
 
     def step(self, x: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
         full = torch.cat([state[0], x], -1)
-        state[0] = full[..., full.shape[-1] - self.context:].clone()
+        state[0] = full[..., -self.context:].clone()  # a slice from the end: any length exports
         return self._mlp(x, full)
 
 
@@ -182,8 +184,8 @@ class SpectralEncoder(nn.Module):
         halves = padded[:, 0].reshape(padded.shape[0], -1, self.half)  # [B, 2F + 1, half]
         frames = torch.cat([halves[:, :-1], halves[:, 1:]], -1)        # [B, 2F, hop]
         c = self.transform.compress(self.transform.analysis(frames))  # [B, 2F, coef]
-        b, n, k = c.shape
-        return c.reshape(b, n // 2, 2 * k).transpose(1, 2)
+        # -1, not a size computed here: the exported graphs take any number of frames
+        return c.reshape(c.shape[0], -1, 2 * c.shape[-1]).transpose(1, 2)
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         return self.net(self.features(F.pad(wav, (self.half, 0))))
@@ -194,7 +196,7 @@ class SpectralEncoder(nn.Module):
 
     def step(self, wav: torch.Tensor, state: dict) -> torch.Tensor:
         full = torch.cat([state["history"], wav], -1)
-        state["history"] = full[..., full.shape[-1] - self.half:].clone()
+        state["history"] = full[..., -self.half:].clone()
         return self.net.step(self.features(full), state["net"])
 
 
@@ -215,8 +217,7 @@ class SpectralDecoder(nn.Module):
 
     def frames(self, head: torch.Tensor) -> torch.Tensor:
         """Head output ``[B, 2 * coef, F]`` -> windowed time frames ``[B, 2F, hop]``."""
-        b, k2, f = head.shape
-        c = head.transpose(1, 2).reshape(b, 2 * f, k2 // 2)
+        c = head.transpose(1, 2).reshape(head.shape[0], -1, head.shape[1] // 2)
         return self.transform.synthesis(self.transform.decompress(c))
 
     def _overlap_add(self, frames: torch.Tensor, tail: torch.Tensor

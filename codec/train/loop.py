@@ -280,9 +280,8 @@ class Trainer:
         return out
 
     def export(self, directory: Path, scores: dict[str, float]) -> None:
-        """The shipped format: weights, config and (with ``onnx`` installed) the graphs."""
-        from ..nn.onnx_runtime import available
-        save_model(self.model.cpu().eval(), directory, graphs=available(), extra={
+        """The shipped format: weights, config and the runtime's graphs."""
+        save_model(self.model.cpu().eval(), directory, graphs=True, extra={
             "training": {**asdict(self.cfg), "step": self.step,
                          "cpu_minutes_spent": round(self.cpu_s / 60, 2),
                          **{k.split("/", 1)[1]: round(v, 4) for k, v in scores.items()},

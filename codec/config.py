@@ -1,0 +1,66 @@
+"""``CodecConfig``: every hyper-parameter of a model, saved as ``config.json`` beside its weights.
+
+Plain data, no torch: the runtime reads it to know the frame geometry, the bitrates and the code
+width; ``model.build_codec`` turns it into modules. The frame size and rate are derived here
+(``hop``, ``frame_rate``) and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    sample_rate: int = 16000
+    encoder: str = "seanet"               # kinds, from ``nn/registry.py``
+    decoder: str = "seanet"
+    hop_size: int = 0                     # samples per frame; 0: prod(ratios) (SEANet)
+    # spectral kind (``nn/spectral.py``)
+    transform: str = "stft"               # "stft" (complex bins) or "mdct" (real coefficients)
+    width: int = 256                      # channels of the ConvNeXt blocks
+    encoder_blocks: int = 4
+    decoder_blocks: int = 6
+    expansion: int = 2                    # MLP width / block width
+    kernel: int = 5                       # depthwise kernel, in frames
+    # SEANet kind (``nn/seanet.py``)
+    channels: int = 48                    # first stage; doubles at each later stage
+    ratios: tuple[int, ...] = (8, 5, 8)   # product = samples per frame
+    dim: int = 64                         # latent and codebook vector size
+    dilations: tuple[int, ...] = (1, 3)
+    num_codebooks: int = 18
+    codebook_size: int = 1024
+    bitrates: tuple[float, ...] = (1.5, 3.0, 6.0, 9.0)  # kbps trained by quantizer dropout
+    code_dim: int = 16                    # codebook vector size; 0: dim (see quantize.py)
+    kernel_factors: tuple[int, ...] = (2, 1)  # kernel / stride of each stage after the first
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CodecConfig":
+        known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in known.items()})
+
+    @property
+    def hop(self) -> int:
+        return self.hop_size or math.prod(self.ratios)
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sample_rate / self.hop
+
+    @property
+    def codebook_bits(self) -> int:
+        return int(math.log2(self.codebook_size))
+
+    def kbps_per_codebook(self) -> float:
+        return self.frame_rate * self.codebook_bits / 1000
+
+    def codebooks_for(self, kbps: float) -> int:
+        """Number of codebooks for a bitrate in kbps; it must be a whole number of codebooks."""
+        k = kbps / self.kbps_per_codebook()
+        if not (abs(k - round(k)) < 1e-6 and 1 <= round(k) <= self.num_codebooks):
+            rates = ", ".join(f"{b:g}" for b in self.bitrates)
+            step = self.kbps_per_codebook()
+            raise ValueError(f"unsupported bitrate {kbps:g} kbps: use {rates} (or any multiple "
+                             f"of {step:g} up to {step * self.num_codebooks:g})")
+        return round(k)

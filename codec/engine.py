@@ -1,0 +1,232 @@
+"""The runtime engine: a model's ONNX graphs on ONNX Runtime, with numpy state and no torch.
+
+A saved model folder holds three kinds of graph, each exported from the torch modules' own
+``step`` (``nn/export.py``) and checked against its SHA-256 in ``config.json`` when loaded:
+
+* ``encoder``: waveform ``[1, 1, N * hop]`` -> latents ``[1, dim, N]``;
+* ``search<K>``: latents -> codes ``[K, N]`` of the first ``K`` levels of the residual search
+  (stateless; one graph per bitrate, since searching levels that are not sent costs per-frame
+  time; a coarse-first search gives the same first codes at every ``K``, so any other ``K``
+  takes the next larger graph's first rows);
+* ``decoder``: codes ``[K, N]`` (any ``K``) -> waveform ``[1, 1, N * hop]``, ``delay`` late.
+
+``N`` is free: a file runs a few calls per second of audio, a live stream one frame per call.
+Every streaming state tensor is a graph input and output. A stream owns its state; the engine
+(sessions, built at first use) is shared by every stream of the model.
+
+The per-frame path binds its buffers once (ONNX Runtime I/O binding) and alternates two state
+sets, one read while the other is written, so a frame costs one copy and one call per graph.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import CodecConfig
+from .errors import FormatError
+from .store import WEIGHTS_DIR, read_meta
+
+
+@dataclass(frozen=True)
+class FrameGraph:
+    """A serialised ONNX graph and the names a runner binds: one data input and output, and the
+    streaming state as paired inputs and outputs (same order, shapes in ``state_shapes``)."""
+
+    model: bytes
+    input_name: str
+    output_name: str
+    state_inputs: tuple[str, ...] = ()
+    state_outputs: tuple[str, ...] = ()
+    state_shapes: tuple[tuple[int, ...], ...] = ()
+
+    def describe(self, file: str) -> dict:
+        """Its record in ``config.json``."""
+        return {"file": file, "sha256": hashlib.sha256(self.model).hexdigest(),
+                "input": self.input_name, "output": self.output_name,
+                "state_inputs": list(self.state_inputs), "state_outputs": list(self.state_outputs),
+                "state_shapes": [list(s) for s in self.state_shapes]}
+
+
+def load_graph(directory: str | Path, description: dict) -> FrameGraph:
+    """A graph saved beside a model's weights; ``FormatError`` if its bytes do not match."""
+    path = Path(directory) / description["file"]
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise FormatError(f"cannot read the graph {path}: {e.strerror}") from None
+    if hashlib.sha256(data).hexdigest() != description["sha256"]:
+        raise FormatError(f"graph {path} is corrupted (SHA-256 mismatch)")
+    return FrameGraph(data, description["input"], description["output"],
+                      tuple(description["state_inputs"]), tuple(description["state_outputs"]),
+                      tuple(tuple(s) for s in description["state_shapes"]))
+
+
+def search_sizes(config: CodecConfig) -> tuple[int, ...]:
+    """The ``K`` of each search graph: every bitrate's, and all levels."""
+    return tuple(sorted({config.codebooks_for(b) for b in config.bitrates}
+                        | {config.num_codebooks}))
+
+
+class Runner:
+    """One graph's ONNX Runtime session, on one CPU thread (a frame is far too small to split,
+    and a thread pool would only add wake-ups)."""
+
+    def __init__(self, graph: FrameGraph):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        self.graph = graph
+        self.session = ort.InferenceSession(graph.model, opts, providers=["CPUExecutionProvider"])
+
+
+class Engine:
+    """A model as the runtime runs it: its config, id and synthesis delay, and its graphs.
+
+    ``graphs(role)`` gives the graph of a role (``"encoder"``, ``"decoder"``, ``"search<K>"``
+    for each ``K`` of ``search_sizes``); each session is built the first time it is needed.
+    """
+
+    def __init__(self, config: CodecConfig, model_id: bytes, delay: int,
+                 graphs: Callable[[str], FrameGraph]):
+        self.config, self.model_id, self.delay = config, bytes(model_id), int(delay)
+        self._graphs = graphs
+        self._runners: dict[str, Runner] = {}
+        self._sizes = search_sizes(config)
+
+    @property
+    def hop(self) -> int:
+        return self.config.hop
+
+    def runner(self, role: str) -> Runner:
+        if role not in self._runners:
+            self._runners[role] = Runner(self._graphs(role))
+        return self._runners[role]
+
+    def search_for(self, num_codebooks: int) -> tuple[Runner, int]:
+        """The search graph for ``K`` codes, and the ``K`` it searches (at least as many)."""
+        if not 1 <= num_codebooks <= self.config.num_codebooks:
+            raise ValueError(f"num_codebooks must be in 1..{self.config.num_codebooks}")
+        k = min(s for s in self._sizes if s >= num_codebooks)
+        return self.runner(f"search{k}"), k
+
+
+def load_engine(directory: str | Path | None = None) -> Engine:
+    """The engine of a saved model (default: the shipped one) from its config and graphs;
+    ``FormatError`` when the folder has no graphs (``scripts/export_graphs.py`` writes them)."""
+    directory = Path(directory) if directory is not None else WEIGHTS_DIR
+    meta = read_meta(directory)
+    graphs = meta.get("graphs")
+    if not isinstance(graphs, dict) or "delay" not in meta:
+        raise FormatError(f"model in {directory} has no runtime graphs: export them with "
+                          f"scripts/export_graphs.py {directory}")
+    config = CodecConfig.from_dict(meta["config"])
+
+    def graph(role: str) -> FrameGraph:
+        if role not in graphs:
+            raise FormatError(f"model in {directory} has no {role} graph")
+        return load_graph(directory, graphs[role])
+    return Engine(config, bytes.fromhex(meta["model_id"]), meta["delay"], graph)
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_engine() -> Engine:
+    """The engine of the model shipped in the package (loaded once)."""
+    return load_engine()
+
+
+class StreamState:
+    """One stream's state for one graph: two buffer sets (one read, the other written, swapped
+    after each call), and the I/O bindings of the per-frame path, by input shape."""
+
+    def __init__(self, graph: FrameGraph):
+        self._sets = [[np.zeros(s, np.float32) for s in graph.state_shapes] for _ in range(2)]
+        self._bound: dict[tuple, tuple] = {}
+        self._phase = 0  # which set holds the current state
+
+    def run(self, runner: Runner, data: np.ndarray, bind: bool = False) -> np.ndarray:
+        """One call on ``data`` with the state carried over. ``bind`` (the per-frame path): the
+        buffers are bound once per input shape and the result is a view valid until the next
+        call; otherwise a fresh array."""
+        if bind:
+            return self._run_bound(runner, data)
+        g = runner.graph
+        feeds = {g.input_name: data, **dict(zip(g.state_inputs, self._sets[self._phase]))}
+        out, *states = runner.session.run(None, feeds)
+        for buf, new in zip(self._sets[self._phase ^ 1], states):
+            np.copyto(buf, new)
+        self._phase ^= 1
+        return out
+
+    def _run_bound(self, runner: Runner, data: np.ndarray) -> np.ndarray:
+        key = (id(runner), data.shape)
+        bound = self._bound.get(key)
+        if bound is None:  # the first call gives the output's shape; later ones reuse buffers
+            y = self.run(runner, data).copy()
+            self._bound[key] = bound = self._bind(runner, data, y)
+            return y
+        x, y, pair = bound
+        np.copyto(x, data)
+        runner.session.run_with_iobinding(pair[self._phase])
+        self._phase ^= 1
+        return y
+
+    def _bind(self, runner: Runner, data: np.ndarray, y: np.ndarray) -> tuple:
+        import onnxruntime as ort
+
+        g = runner.graph
+        x, y = np.zeros_like(data), np.zeros_like(y)
+        value = ort.OrtValue.ortvalue_from_numpy  # shares the numpy array's memory
+        pair = []
+        for src, dst in ((0, 1), (1, 0)):
+            io = runner.session.io_binding()
+            io.bind_ortvalue_input(g.input_name, value(x))
+            io.bind_ortvalue_output(g.output_name, value(y))
+            for name, buf in zip(g.state_inputs, self._sets[src]):
+                io.bind_ortvalue_input(name, value(buf))
+            for name, buf in zip(g.state_outputs, self._sets[dst]):
+                io.bind_ortvalue_output(name, value(buf))
+            pair.append(io)
+        return x, y, pair
+
+
+class EngineEncoder:
+    """One stream's encoder: waveform (whole frames) -> codes ``[K, N]``."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        runner = engine.runner("encoder")
+        self._runner, self._state = runner, StreamState(runner.graph)
+        self._search: dict[int, StreamState] = {}  # stateless, but bound per graph
+
+    def prepare(self, num_codebooks: int) -> None:
+        self.engine.search_for(num_codebooks)
+
+    def codes(self, wav: np.ndarray, num_codebooks: int, live: bool = False) -> np.ndarray:
+        x = np.ascontiguousarray(wav, np.float32).reshape(1, 1, -1)
+        latent = self._state.run(self._runner, x, live)
+        search, k = self.engine.search_for(num_codebooks)
+        state = self._search.setdefault(k, StreamState(search.graph))
+        return state.run(search, latent, live)[:num_codebooks].copy()
+
+
+class EngineDecoder:
+    """One stream's decoder: codes ``[K, N]`` -> waveform ``[N * hop]``, ``delay`` late."""
+
+    def __init__(self, engine: Engine):
+        runner = engine.runner("decoder")
+        self._runner, self._state = runner, StreamState(runner.graph)
+
+    def samples(self, codes: np.ndarray, live: bool = False) -> np.ndarray:
+        codes = np.ascontiguousarray(codes, np.int64)
+        return self._state.run(self._runner, codes, live).reshape(-1).copy()

@@ -1,0 +1,37 @@
+"""The reference per-stream engine: the torch modules' own ``step`` (``backend="eager"``).
+
+Same interface as ``engine.EngineEncoder`` / ``EngineDecoder``, which tests hold to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class EagerEncoder:
+    """One stream's encoder: waveform (whole frames) -> codes ``[K, N]``."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.state = model.encoder.init_state(1)
+
+    @torch.inference_mode()
+    def codes(self, wav: np.ndarray, num_codebooks: int, live: bool = False) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)).view(1, 1, -1)
+        z = self.model.encoder.step(x, self.state)
+        return self.model.quantizer.encode(z, num_codebooks)[0].numpy()
+
+
+class EagerDecoder:
+    """One stream's decoder: codes ``[K, N]`` -> waveform ``[N * hop]``, ``delay`` late."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.state = model.decoder.init_state(1)
+
+    @torch.inference_mode()
+    def samples(self, codes: np.ndarray, live: bool = False) -> np.ndarray:
+        z = self.model.quantizer.decode(torch.from_numpy(np.asarray(codes, np.int64))[None])
+        return self.model.decoder.step(z, self.state)[0, 0].numpy()
