@@ -3,11 +3,12 @@
 A saved model folder holds three kinds of graph, each exported from the torch modules' own
 ``step`` (``nn/export.py``) and checked against its SHA-256 in ``config.json`` when loaded:
 
-* ``encoder``: waveform ``[1, 1, N * hop]`` -> latents ``[1, dim, N]``;
-* ``search<K>``: latents -> codes ``[K, N]`` of the first ``K`` levels of the residual search
-  (stateless; one graph per bitrate, since searching levels that are not sent costs per-frame
-  time; a coarse-first search gives the same first codes at every ``K``, so any other ``K``
-  takes the next larger graph's first rows);
+* ``encoder<K>``: waveform ``[1, 1, N * hop]`` -> codes ``[K, N]``, the encoder and the first
+  ``K`` levels of the residual search in one call. One graph per bitrate's ``K`` (and all
+  levels): searching levels that are not sent costs per-frame time, and so does a second call
+  per frame. All share one state layout, so a stream switches bitrate between frames; a
+  coarse-first search gives the same first codes at every ``K``, so any other ``K`` takes the
+  next larger graph's first rows;
 * ``decoder``: codes ``[K, N]`` (any ``K``) -> waveform ``[1, 1, N * hop]``, ``delay`` late.
 
 ``N`` is free: a file runs a few calls per second of audio, a live stream one frame per call.
@@ -67,25 +68,30 @@ def load_graph(directory: str | Path, description: dict) -> FrameGraph:
                       tuple(tuple(s) for s in description["state_shapes"]))
 
 
-def search_sizes(config: CodecConfig) -> tuple[int, ...]:
-    """The ``K`` of each search graph: every bitrate's, and all levels."""
+def encoder_sizes(config: CodecConfig) -> tuple[int, ...]:
+    """The ``K`` of each encoder graph: every bitrate's, and all levels."""
     return tuple(sorted({config.codebooks_for(b) for b in config.bitrates}
                         | {config.num_codebooks}))
 
 
 class Runner:
     """One graph's ONNX Runtime session, on one CPU thread (a frame is far too small to split,
-    and a thread pool would only add wake-ups)."""
+    and a thread pool would only add wake-ups). ``dims`` fixes free dimensions by name (the live
+    path: one frame), which lets ONNX Runtime plan the shapes once instead of at every call."""
 
-    def __init__(self, graph: FrameGraph):
+    def __init__(self, graph: FrameGraph, dims: dict[str, int] | None = None):
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
+        for name, size in (dims or {}).items():
+            opts.add_free_dimension_override_by_name(name, size)
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
+        # Decaying streaming state can reach denormal floats, which cost ~100x per operation.
+        opts.add_session_config_entry("session.set_denormal_as_zero", "1")
         self.graph = graph
         self.session = ort.InferenceSession(graph.model, opts, providers=["CPUExecutionProvider"])
 
@@ -93,32 +99,41 @@ class Runner:
 class Engine:
     """A model as the runtime runs it: its config, id and synthesis delay, and its graphs.
 
-    ``graphs(role)`` gives the graph of a role (``"encoder"``, ``"decoder"``, ``"search<K>"``
-    for each ``K`` of ``search_sizes``); each session is built the first time it is needed.
+    ``graphs(role)`` gives the graph of a role (``"encoder<K>"`` for each ``K`` of
+    ``encoder_sizes``, ``"decoder"``); each session is built the first time it is needed, one
+    for any number of frames and one for the live path's single frame.
     """
 
     def __init__(self, config: CodecConfig, model_id: bytes, delay: int,
                  graphs: Callable[[str], FrameGraph]):
         self.config, self.model_id, self.delay = config, bytes(model_id), int(delay)
         self._graphs = graphs
-        self._runners: dict[str, Runner] = {}
-        self._sizes = search_sizes(config)
+        self._loaded: dict[str, FrameGraph] = {}
+        self._runners: dict[tuple[str, bool], Runner] = {}
+        self._sizes = encoder_sizes(config)
 
     @property
     def hop(self) -> int:
         return self.config.hop
 
-    def runner(self, role: str) -> Runner:
-        if role not in self._runners:
-            self._runners[role] = Runner(self._graphs(role))
-        return self._runners[role]
+    def graph(self, role: str) -> FrameGraph:
+        if role not in self._loaded:
+            self._loaded[role] = self._graphs(role)
+        return self._loaded[role]
 
-    def search_for(self, num_codebooks: int) -> tuple[Runner, int]:
-        """The search graph for ``K`` codes, and the ``K`` it searches (at least as many)."""
+    def runner(self, role: str, live: bool = False) -> Runner:
+        """The session of a role's graph; ``live``: specialised to one frame per call."""
+        key = (role, live)
+        if key not in self._runners:
+            dims = {"frames": 1, "samples": self.hop} if live else None
+            self._runners[key] = Runner(self.graph(role), dims)
+        return self._runners[key]
+
+    def encoder_role(self, num_codebooks: int) -> str:
+        """The encoder graph that serves ``K`` codes: the smallest that searches at least ``K``."""
         if not 1 <= num_codebooks <= self.config.num_codebooks:
             raise ValueError(f"num_codebooks must be in 1..{self.config.num_codebooks}")
-        k = min(s for s in self._sizes if s >= num_codebooks)
-        return self.runner(f"search{k}"), k
+        return f"encoder{min(s for s in self._sizes if s >= num_codebooks)}"
 
 
 def load_engine(directory: str | Path | None = None) -> Engine:
@@ -169,7 +184,7 @@ class StreamState:
         return out
 
     def _run_bound(self, runner: Runner, data: np.ndarray) -> np.ndarray:
-        key = (id(runner), data.shape)
+        key = (id(runner), data.shape)  # the runners of one graph share the state sets
         bound = self._bound.get(key)
         if bound is None:  # the first call gives the output's shape; later ones reuse buffers
             y = self.run(runner, data).copy()
@@ -205,28 +220,32 @@ class EngineEncoder:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        runner = engine.runner("encoder")
-        self._runner, self._state = runner, StreamState(runner.graph)
-        self._search: dict[int, StreamState] = {}  # stateless, but bound per graph
+        self._state = StreamState(engine.graph(engine.encoder_role(engine.config.num_codebooks)))
+        self._runners: dict[tuple[int, bool], Runner] = {}  # (K, live) -> session
 
-    def prepare(self, num_codebooks: int) -> None:
-        self.engine.search_for(num_codebooks)
+    def prepare(self, num_codebooks: int, live: bool = True) -> Runner:
+        """The session for ``K`` codes a frame (built now, not mid-call)."""
+        key = (num_codebooks, live)
+        if key not in self._runners:
+            self._runners[key] = self.engine.runner(self.engine.encoder_role(num_codebooks), live)
+        return self._runners[key]
 
     def codes(self, wav: np.ndarray, num_codebooks: int, live: bool = False) -> np.ndarray:
+        runner = self._runners.get((num_codebooks, live)) or self.prepare(num_codebooks, live)
         x = np.ascontiguousarray(wav, np.float32).reshape(1, 1, -1)
-        latent = self._state.run(self._runner, x, live)
-        search, k = self.engine.search_for(num_codebooks)
-        state = self._search.setdefault(k, StreamState(search.graph))
-        return state.run(search, latent, live)[:num_codebooks].copy()
+        return self._state.run(runner, x, live)[:num_codebooks].copy()
 
 
 class EngineDecoder:
     """One stream's decoder: codes ``[K, N]`` -> waveform ``[N * hop]``, ``delay`` late."""
 
     def __init__(self, engine: Engine):
-        runner = engine.runner("decoder")
-        self._runner, self._state = runner, StreamState(runner.graph)
+        self.engine = engine
+        self._state = StreamState(engine.graph("decoder"))
+
+    def prepare(self, live: bool = True) -> None:
+        self.engine.runner("decoder", live)
 
     def samples(self, codes: np.ndarray, live: bool = False) -> np.ndarray:
         codes = np.ascontiguousarray(codes, np.int64)
-        return self._state.run(self._runner, codes, live).reshape(-1).copy()
+        return self._state.run(self.engine.runner("decoder", live), codes, live).reshape(-1).copy()

@@ -105,19 +105,18 @@ class DecoderStream:
             wav, self._skip = wav[self._skip:], max(0, self._skip - len(wav))
         return wav
 
+    def prepare(self) -> None:
+        """Build what one frame per call needs now, not at the first call."""
+        prepare = getattr(self._engine, "prepare", None)
+        if prepare:
+            prepare()
+
     def finish(self) -> np.ndarray:
         """The last ``delay`` samples of an aligned stream (none for a kind without delay): the
         first ``delay`` samples of one more frame of the last codes (as ``Codec.decode``)."""
         if not self._tail or self._last is None:
             return np.zeros(0, np.float32)
         return self.push(self._last)[: self._tail]
-
-
-def _as_float_frame(frame: np.ndarray, hop: int) -> np.ndarray:
-    frame = np.asarray(frame)
-    if frame.shape != (hop,):
-        raise ValueError(f"a frame is exactly {hop} samples, got shape {frame.shape}")
-    return to_float32(frame)
 
 
 class StreamEncoder:
@@ -149,9 +148,8 @@ class StreamEncoder:
 
     def encode_codes(self, frame: np.ndarray) -> np.ndarray:
         """The frame's codes ``[K]`` (for senders that build their own packets)."""
-        check_signal(frame, "frame", self.frame_size)
-        x = np.clip(_as_float_frame(frame, self.frame_size), -1, 1)
-        return self._stream.push(x, self.num_codebooks, live=True)[:, 0]
+        x = to_float32(check_signal(frame, "frame", self.frame_size))
+        return self._stream.push(np.clip(x, -1, 1), self.num_codebooks, live=True)[:, 0]
 
     def encode(self, frame: np.ndarray) -> bytes:
         return frame_payload(self.encode_codes(frame), self._bits)
@@ -177,6 +175,7 @@ class StreamDecoder:
         self.backend = resolve_backend(backend, self.model)
         self._bits = self.model.config.codebook_bits
         self._stream = DecoderStream(self.model, aligned=False, backend=backend)
+        self._stream.prepare()  # its sessions are built here, not at the first packet
         self._last_codes: np.ndarray | None = None
         self.num_codebooks = 0  # K of the last payload decoded (its length tells K)
         self._lost_run = 0

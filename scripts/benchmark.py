@@ -7,7 +7,7 @@ All on one thread (ONNX Runtime sessions and ``torch.set_num_threads(1)``, TFLit
     30 s of speech at 6 kbps (median and p99, after a 1 s warm-up on other instances), for the
     runtime (the shipped graphs on ONNX Runtime) and the eager torch modules, and the same for
     Lyra v2 at 6 kbps (encoder + quantizer encode; quantizer decode + LyraGAN). The systems take
-    turns over 3 rounds, so the ratios compare them under the same machine load;
+    turns every 0.5 s of speech over 3 passes, so the ratios compare them under the same load;
 (b) offline: ``python -m codec encode`` then ``decode`` of a long 16 kHz WAV (speech repeated,
     1 hour by default) under ``/usr/bin/time -v``: wall time, max RSS, real-time factor
     (audio seconds / (encode + decode wall seconds)); the same for opusenc/opusdec at 6 kbps;
@@ -107,9 +107,10 @@ def codec_systems(model) -> dict:
             "This codec (eager torch)": (model, "eager")}
 
 
-def streaming(model, speech: np.ndarray, rounds: int = 3) -> dict:
-    """Per-frame times of each system over ``rounds`` passes of ``speech``, the systems taking
-    turns (so a slow spell of this shared machine falls on all of them), medians over all."""
+def streaming(model, speech: np.ndarray, rounds: int = 3, chunk: int = 25) -> dict:
+    """Per-frame times of each system over ``rounds`` passes of ``speech``. The systems take
+    turns every ``chunk`` frames (0.5 s), each on its own stream, so a slow spell of this shared
+    machine falls on all of them alike; medians over all frames."""
     frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
     warmup = frames[: SAMPLE_RATE // FRAME]
     results = {"frames": len(frames), "rounds": rounds}
@@ -121,8 +122,10 @@ def streaming(model, speech: np.ndarray, rounds: int = 3) -> dict:
     for name, (make, data) in systems.items():
         time_frames(*make(), data[: len(warmup)], [], [])
     for _ in range(rounds):
-        for name, (make, data) in systems.items():
-            time_frames(*make(), data, *times[name])
+        streams = {name: make() for name, (make, _) in systems.items()}
+        for start in range(0, len(frames), chunk):
+            for name, (_, data) in systems.items():
+                time_frames(*streams[name], data[start: start + chunk], *times[name])
     for name, (enc, dec) in times.items():
         results[name] = {"encode": percentiles(enc), "decode": percentiles(dec),
                          "total": percentiles([a + b for a, b in zip(enc, dec)])}
@@ -167,15 +170,15 @@ def offline(speech: np.ndarray, hours: float, opus: bool) -> dict:
 
 
 def cpu_run(cmd: list[str]) -> dict:
-    """Run ``cmd`` to completion: its CPU seconds (user + system), wall seconds, peak RSS (MiB)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
-    return {"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": time.perf_counter() - t0,
-            "max_rss_mib": usage.ru_maxrss / 1024}
+    """Run ``cmd`` under /usr/bin/time: its CPU seconds (user + system), wall seconds and peak
+    RSS (MiB). (Not ``os.wait4``: Linux counts the forking parent's RSS in a child's peak.)"""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+        proc = subprocess.run(["/usr/bin/time", "-o", out.name, "-f", "%U %S %e %M", *cmd],
+                              cwd=ROOT, stdout=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
+        user, system, wall, rss_kib = map(float, out.read().split()[-4:])
+    return {"cpu_s": user + system, "wall_s": wall, "max_rss_mib": rss_kib / 1024}
 
 
 FIRST_FRAME = ("import numpy as np, codec; e = codec.StreamEncoder(bitrate=6); "
@@ -324,9 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     opus = OpusPeer.is_available()
     if not opus and not args.skip_offline:
         notes.append("Opus skipped: opusenc/opusdec not installed (Debian package opus-tools)")
-    tools = [t for t in ("taskset", "/usr/bin/time") if not shutil.which(t)]
+    if not shutil.which("/usr/bin/time"):
+        sys.exit("needs /usr/bin/time (Debian package time) for CPU time and memory")
+    tools = [t for t in ("taskset",) if not shutil.which(t)]
     if tools and not args.skip_offline:
-        notes.append(f"offline runs skipped: missing {', '.join(tools)} (util-linux, time)")
+        notes.append(f"offline runs skipped: missing {', '.join(tools)} (util-linux)")
         args.skip_offline = True
 
     speech = load_speech(args.seconds)

@@ -157,12 +157,12 @@ def test_shipped_graphs_equal_the_modules_and_are_checked(shipped_model, tmp_pat
                                _decode(EagerDecoder(shipped_model), b, calls), atol=1e-4)
     copy = tmp_path / "weights"
     shutil.copytree(WEIGHTS_DIR, copy)
-    data = bytearray((copy / "encoder.onnx").read_bytes())
+    data = bytearray((copy / "encoder18.onnx").read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (copy / "encoder.onnx").write_bytes(bytes(data))
-    with pytest.raises(FormatError, match="encoder.onnx is corrupted"):
+    (copy / "encoder18.onnx").write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="encoder18.onnx is corrupted"):
         StreamEncoder(load_engine(copy), 9)
-    with pytest.raises(FormatError, match="encoder.onnx is corrupted"):
+    with pytest.raises(FormatError, match="encoder18.onnx is corrupted"):
         StreamEncoder(load_model(copy), 9)  # a Codec loaded from there uses its saved graphs
     (copy / "config.json").write_text((copy / "config.json").read_text().replace('"graphs"', '"x"'))
     with pytest.raises(FormatError, match="no runtime graphs.*export_graphs"):

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..engine import FrameGraph, search_sizes
+from ..engine import FrameGraph, encoder_sizes
 
 OPSET = 17
 EXAMPLE_FRAMES = 2  # traced with two frames, so that no frame axis is taken for a constant 1
@@ -56,30 +56,22 @@ def _with_leaves(template: Any, leaves: list[torch.Tensor]) -> Any:
 
 
 class _EncoderStep(nn.Module):
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.encoder = model.encoder
-
-    def forward(self, wav: torch.Tensor, *leaves: torch.Tensor):
-        state = _with_leaves(self.encoder.init_state(1), list(leaves))
-        return (self.encoder.step(wav, state), *state_leaves(state))
-
-
-class _SearchStep(nn.Module):
-    """Latents ``[1, dim, N]`` -> codes ``[K, N]``: the quantizer's own coarse-first search."""
+    """Waveform ``[1, 1, N * hop]`` -> codes ``[K, N]``: the encoder's step, then the
+    quantizer's own coarse-first search of its first ``K`` levels."""
 
     def __init__(self, model: nn.Module, num_codebooks: int):
         super().__init__()
-        self.levels = model.quantizer.levels[:num_codebooks]
+        self.encoder, self.levels = model.encoder, model.quantizer.levels[:num_codebooks]
 
-    def forward(self, latent: torch.Tensor):
-        residual = latent[0].t()  # [N, dim]
+    def forward(self, wav: torch.Tensor, *leaves: torch.Tensor):
+        state = _with_leaves(self.encoder.init_state(1), list(leaves))
+        residual = self.encoder.step(wav, state)[0].t()  # [N, dim]
         codes = []
         for level in self.levels:
             idx = level.nearest(residual)
             residual = residual - level.lookup(idx)
             codes.append(idx)
-        return torch.stack(codes)
+        return (torch.stack(codes), *state_leaves(state))
 
 
 class _DecoderStep(nn.Module):
@@ -132,18 +124,12 @@ def _check_inputs(graph: FrameGraph) -> None:
                          "step() never reads must not be part of init_state()")
 
 
-def encoder_graph(model: nn.Module) -> FrameGraph:
-    """Waveform ``[1, 1, N * hop]`` float32 -> latents ``[1, dim, N]``."""
+def encoder_graph(model: nn.Module, num_codebooks: int) -> FrameGraph:
+    """Waveform ``[1, 1, N * hop]`` float32 -> codes ``[K, N]`` int64 of the first ``K`` levels.
+    Every ``K`` has the same state layout."""
     wav = torch.zeros(1, 1, EXAMPLE_FRAMES * model.hop)
-    return _export(_EncoderStep(model), wav, model.encoder.init_state(1), ("wav", "latent"),
-                   {"wav": {2: "samples"}, "latent": {2: "frames"}})
-
-
-def search_graph(model: nn.Module, num_codebooks: int) -> FrameGraph:
-    """Latents ``[1, dim, N]`` float32 -> codes ``[K, N]`` int64 of the first ``K`` levels."""
-    latent = torch.zeros(1, model.config.dim, EXAMPLE_FRAMES)
-    return _export(_SearchStep(model, num_codebooks), latent, [], ("latent", "codes"),
-                   {"latent": {2: "frames"}, "codes": {1: "frames"}})
+    return _export(_EncoderStep(model, num_codebooks), wav, model.encoder.init_state(1),
+                   ("wav", "codes"), {"wav": {2: "samples"}, "codes": {1: "frames"}})
 
 
 def decoder_graph(model: nn.Module) -> FrameGraph:
@@ -154,18 +140,16 @@ def decoder_graph(model: nn.Module) -> FrameGraph:
 
 
 def graph_for(model: nn.Module, role: str) -> FrameGraph:
-    """The graph of one role (``engine.py``): ``encoder``, ``decoder`` or ``search<K>``."""
-    if role == "encoder":
-        return encoder_graph(model)
+    """The graph of one role (``engine.py``): ``encoder<K>`` or ``decoder``."""
     if role == "decoder":
         return decoder_graph(model)
-    if role.startswith("search") and role[6:].isdigit():
-        return search_graph(model, int(role[6:]))
+    if role.startswith("encoder") and role[7:].isdigit():
+        return encoder_graph(model, int(role[7:]))
     raise ValueError(f"no graph role {role!r}")
 
 
 def graph_roles(model: nn.Module) -> list[str]:
-    return ["encoder", "decoder", *(f"search{k}" for k in search_sizes(model.config))]
+    return [*(f"encoder{k}" for k in encoder_sizes(model.config)), "decoder"]
 
 
 def save_graphs(model: nn.Module, directory: str | Path) -> dict:
