@@ -88,6 +88,7 @@ def encode_blocks(model: Model, blocks: Iterator[np.ndarray], sample_rate: int,
     ``num_codebooks`` codes a frame (``codebooks_for(model, bitrate)``)."""
     hop, rate = model.hop, model.config.sample_rate
     stream = EncoderStream(model, num_codebooks)
+    stream.prepare(num_codebooks, live=False)
     target = bitstream.output_samples_for(num_samples, sample_rate, rate)
     codes, carry = [], np.zeros(0, np.float32)
     for block in exact_length(blocks, target):
@@ -126,9 +127,11 @@ def decode_blocks(model: Model, data: bytes, frames_per_block: int = 250
     """
     header, codes = bitstream.read_bitstream(data, model.config.sample_rate, model.hop,
                                              expected_model_id=model.model_id)
+    stream = DecoderStream(model)
+    stream.prepare(live=False)  # sessions now: before the caller opens its output
 
     def blocks() -> Iterator[np.ndarray]:
-        stream, left = DecoderStream(model), header.output_samples
+        left = header.output_samples
         for start in range(0, header.num_frames, frames_per_block):
             wav = stream.push(codes[:, start: start + frames_per_block])[:left]
             left -= len(wav)

@@ -71,11 +71,12 @@ class EncoderStream:
             return np.zeros((k, 0), np.int64)
         return self._engine.codes(wav, k, live)
 
-    def prepare(self, num_codebooks: int) -> None:
-        """Build what ``num_codebooks`` codes a frame need now, not at the first frame."""
+    def prepare(self, num_codebooks: int, live: bool = True) -> None:
+        """Build what ``num_codebooks`` codes a frame need now (sessions: ``live`` for one frame
+        a call), not at the first call."""
         prepare = getattr(self._engine, "prepare", None)
         if prepare:
-            prepare(num_codebooks)
+            prepare(num_codebooks, live)
 
 
 class DecoderStream:
@@ -105,11 +106,11 @@ class DecoderStream:
             wav, self._skip = wav[self._skip:], max(0, self._skip - len(wav))
         return wav
 
-    def prepare(self) -> None:
-        """Build what one frame per call needs now, not at the first call."""
+    def prepare(self, live: bool = True) -> None:
+        """Build what the calls need (``live``: one frame a call) now, not at the first call."""
         prepare = getattr(self._engine, "prepare", None)
         if prepare:
-            prepare()
+            prepare(live)
 
     def finish(self) -> np.ndarray:
         """The last ``delay`` samples of an aligned stream (none for a kind without delay): the
