@@ -30,7 +30,14 @@ Progress = Callable[[int], None]  # called with the number of new input samples 
 def load_model(directory: str | Path | None = None):
     """The torch ``Codec`` (for research and training; needs torch): the shipped model, cached,
     or the model saved in ``directory``. The runtime needs none: see ``engine.load_engine``."""
-    from .model import load_model as load
+    try:
+        from .model import load_model as load
+    except ModuleNotFoundError as e:
+        if e.name not in ("torch", "torchaudio"):
+            raise
+        raise ModuleNotFoundError(f"codec.load_model() needs {e.name}: pip install "
+                                  "'codec[train]' (the runtime needs neither: codec.compress, "
+                                  "codec.StreamEncoder() run without torch)", name=e.name) from None
     return _shipped_codec() if directory is None else load(directory)
 
 

@@ -12,7 +12,8 @@ import sys
 class _NoTorch:
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in ('torch', 'torchaudio'):
-            raise ImportError('torch imported by the runtime: ' + name)
+            raise ModuleNotFoundError('torch imported by the runtime: ' + name,
+                                      name=name.split('.')[0])
 sys.meta_path.insert(0, _NoTorch())
 """
 
@@ -72,3 +73,14 @@ def test_library_runtime_runs_without_torch():
 
 def test_every_cli_command_runs_without_torch(tmp_path):
     assert _run(CLI, tmp_path).split()[-2:] == ["ok", "False"]
+
+
+def test_load_model_without_torch_says_what_to_install():
+    script = BLOCK_TORCH + """
+import codec
+try:
+    codec.load_model()
+except ModuleNotFoundError as e:
+    print(e)
+"""
+    assert "pip install 'codec[train]'" in _run(script)
