@@ -220,14 +220,16 @@ class EngineEncoder:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._state = StreamState(engine.graph(engine.encoder_role(engine.config.num_codebooks)))
+        self._state: StreamState | None = None  # every K's graph has this layout: the first's
         self._runners: dict[tuple[int, bool], Runner] = {}  # (K, live) -> session
 
     def prepare(self, num_codebooks: int, live: bool = True) -> Runner:
         """The session for ``K`` codes a frame (built now, not mid-call)."""
         key = (num_codebooks, live)
         if key not in self._runners:
-            self._runners[key] = self.engine.runner(self.engine.encoder_role(num_codebooks), live)
+            runner = self.engine.runner(self.engine.encoder_role(num_codebooks), live)
+            self._state = self._state or StreamState(runner.graph)
+            self._runners[key] = runner
         return self._runners[key]
 
     def codes(self, wav: np.ndarray, num_codebooks: int, live: bool = False) -> np.ndarray:
