@@ -15,8 +15,9 @@ A saved model folder holds three kinds of graph, each exported from the torch mo
 Every streaming state tensor is a graph input and output. A stream owns its state; the engine
 (sessions, built at first use) is shared by every stream of the model.
 
-The per-frame path binds its buffers once (ONNX Runtime I/O binding) and alternates two state
-sets, one read while the other is written, so a frame costs one copy and one call per graph.
+The per-frame path (``LiveCall``) binds its buffers once (ONNX Runtime I/O binding) and alternates
+two state sets, one read while the other is written, so a frame costs one copy and one call per
+graph and allocates nothing.
 """
 
 from __future__ import annotations
@@ -161,58 +162,59 @@ def shipped_engine() -> Engine:
 
 
 class StreamState:
-    """One stream's state for one graph: two buffer sets (one read, the other written, swapped
-    after each call), and the I/O bindings of the per-frame path, by input shape."""
+    """One stream's state for one graph: two buffer sets, one read while the other is written,
+    swapped after each call (``phase`` says which holds the current state)."""
 
     def __init__(self, graph: FrameGraph):
-        self._sets = [[np.zeros(s, np.float32) for s in graph.state_shapes] for _ in range(2)]
-        self._bound: dict[tuple, tuple] = {}
-        self._phase = 0  # which set holds the current state
+        self.sets = [[np.zeros(s, np.float32) for s in graph.state_shapes] for _ in range(2)]
+        self.phase = 0
 
-    def run(self, runner: Runner, data: np.ndarray, bind: bool = False) -> np.ndarray:
-        """One call on ``data`` with the state carried over. ``bind`` (the per-frame path): the
-        buffers are bound once per input shape and the result is a view valid until the next
-        call; otherwise a fresh array."""
-        if bind:
-            return self._run_bound(runner, data)
+    def _feeds(self, runner: Runner, data: np.ndarray) -> dict:
         g = runner.graph
-        feeds = {g.input_name: data, **dict(zip(g.state_inputs, self._sets[self._phase]))}
-        out, *states = runner.session.run(None, feeds)
-        for buf, new in zip(self._sets[self._phase ^ 1], states):
+        return {g.input_name: data, **dict(zip(g.state_inputs, self.sets[self.phase]))}
+
+    def run(self, runner: Runner, data: np.ndarray) -> np.ndarray:
+        """One call on ``data`` with the state carried over; a fresh output array."""
+        out, *states = runner.session.run(None, self._feeds(runner, data))
+        for buf, new in zip(self.sets[self.phase ^ 1], states):
             np.copyto(buf, new)
-        self._phase ^= 1
+        self.phase ^= 1
         return out
 
-    def _run_bound(self, runner: Runner, data: np.ndarray) -> np.ndarray:
-        key = (id(runner), data.shape)  # the runners of one graph share the state sets
-        bound = self._bound.get(key)
-        if bound is None:  # the first call gives the output's shape; later ones reuse buffers
-            y = self.run(runner, data).copy()
-            self._bound[key] = bound = self._bind(runner, data, y)
-            return y
-        x, y, pair = bound
-        np.copyto(x, data)
-        runner.session.run_with_iobinding(pair[self._phase])
-        self._phase ^= 1
-        return y
+    def peek(self, runner: Runner, data: np.ndarray) -> np.ndarray:
+        """What ``run`` would return, with the state left as it is."""
+        return runner.session.run([runner.graph.output_name], self._feeds(runner, data))[0]
 
-    def _bind(self, runner: Runner, data: np.ndarray, y: np.ndarray) -> tuple:
+
+class LiveCall:
+    """The per-frame path: one graph's call on one stream's state with every buffer bound once
+    (ONNX Runtime I/O binding), so a frame allocates nothing. Write the input into ``x``, call
+    ``run()``, and read the output it returns before the next ``run``."""
+
+    def __init__(self, state: StreamState, runner: Runner, x: np.ndarray):
         import onnxruntime as ort
 
         g = runner.graph
-        x, y = np.zeros_like(data), np.zeros_like(y)
+        self.x, self._state = x, state
+        self.y = np.zeros_like(state.peek(runner, x))
         value = ort.OrtValue.ortvalue_from_numpy  # shares the numpy array's memory
-        pair = []
-        for src, dst in ((0, 1), (1, 0)):
+        self._bindings = []
+        for src, dst in ((0, 1), (1, 0)):  # one binding per phase
             io = runner.session.io_binding()
-            io.bind_ortvalue_input(g.input_name, value(x))
-            io.bind_ortvalue_output(g.output_name, value(y))
-            for name, buf in zip(g.state_inputs, self._sets[src]):
+            io.bind_ortvalue_input(g.input_name, value(self.x))
+            io.bind_ortvalue_output(g.output_name, value(self.y))
+            for name, buf in zip(g.state_inputs, state.sets[src]):
                 io.bind_ortvalue_input(name, value(buf))
-            for name, buf in zip(g.state_outputs, self._sets[dst]):
+            for name, buf in zip(g.state_outputs, state.sets[dst]):
                 io.bind_ortvalue_output(name, value(buf))
-            pair.append(io)
-        return x, y, pair
+            self._bindings.append(io)
+        self._run = runner.session.run_with_iobinding
+
+    def run(self) -> np.ndarray:
+        state = self._state
+        self._run(self._bindings[state.phase])
+        state.phase ^= 1
+        return self.y
 
 
 class EngineEncoder:
@@ -222,6 +224,7 @@ class EngineEncoder:
         self.engine = engine
         self._state: StreamState | None = None  # every K's graph has this layout: the first's
         self._runners: dict[tuple[int, bool], Runner] = {}  # (K, live) -> session
+        self._live: dict[int, LiveCall] = {}
 
     def prepare(self, num_codebooks: int, live: bool = True) -> Runner:
         """The session for ``K`` codes a frame (built now, not mid-call)."""
@@ -232,10 +235,24 @@ class EngineEncoder:
             self._runners[key] = runner
         return self._runners[key]
 
+    def live(self, num_codebooks: int) -> LiveCall:
+        """The one-frame call for ``K`` codes: ``x`` is ``[1, 1, hop]`` float32, ``run()`` gives
+        codes ``[K', 1]`` of which the first ``K`` rows are the frame's."""
+        call = self._live.get(num_codebooks)
+        if call is None:
+            runner = self.prepare(num_codebooks, True)
+            x = np.zeros((1, 1, self.engine.hop), np.float32)
+            call = self._live[num_codebooks] = LiveCall(self._state, runner, x)
+        return call
+
     def codes(self, wav: np.ndarray, num_codebooks: int, live: bool = False) -> np.ndarray:
-        runner = self._runners.get((num_codebooks, live)) or self.prepare(num_codebooks, live)
+        if live:  # one frame
+            call = self.live(num_codebooks)
+            np.copyto(call.x, np.reshape(wav, call.x.shape))
+            return call.run()[:num_codebooks].copy()
+        runner = self.prepare(num_codebooks, False)
         x = np.ascontiguousarray(wav, np.float32).reshape(1, 1, -1)
-        return self._state.run(runner, x, live)[:num_codebooks].copy()
+        return self._state.run(runner, x)[:num_codebooks]
 
 
 class EngineDecoder:
@@ -244,10 +261,25 @@ class EngineDecoder:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._state = StreamState(engine.graph("decoder"))
+        self._live: dict[int, LiveCall] = {}
 
     def prepare(self, live: bool = True) -> None:
         self.engine.runner("decoder", live)
 
+    def live(self, num_codebooks: int) -> LiveCall:
+        """The one-frame call for ``K`` codes: ``x`` is ``[K, 1]`` int64, ``run()`` gives the
+        frame's samples ``[1, 1, hop]``."""
+        call = self._live.get(num_codebooks)
+        if call is None:
+            x = np.zeros((num_codebooks, 1), np.int64)
+            call = LiveCall(self._state, self.engine.runner("decoder", True), x)
+            self._live[num_codebooks] = call
+        return call
+
     def samples(self, codes: np.ndarray, live: bool = False) -> np.ndarray:
+        if live:  # one frame
+            call = self.live(len(codes))
+            np.copyto(call.x, codes)
+            return call.run().reshape(-1).copy()
         codes = np.ascontiguousarray(codes, np.int64)
-        return self._state.run(self.engine.runner("decoder", live), codes, live).reshape(-1).copy()
+        return self._state.run(self.engine.runner("decoder"), codes).reshape(-1)

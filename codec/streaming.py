@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .audio import check_signal, to_float32
+from .audio import frame_into
 from .engine import Engine, EngineDecoder, EngineEncoder, shipped_engine
 from .errors import ArgumentError, check_bitrate, check_bytes, check_int, check_model, is_codec
 from .payload import frame_payload, payload_codes
@@ -71,6 +71,11 @@ class EncoderStream:
             return np.zeros((k, 0), np.int64)
         return self._engine.codes(wav, k, live)
 
+    def live(self, num_codebooks: int):
+        """The one-frame call for ``K`` codes (``engine.LiveCall``): write the frame into its
+        ``x`` (``[1, 1, hop]``), ``run()`` returns codes whose first ``K`` rows are the frame's."""
+        return self._engine.live(num_codebooks)
+
     def prepare(self, num_codebooks: int, live: bool = True) -> None:
         """Build what ``num_codebooks`` codes a frame need now (sessions: ``live`` for one frame
         a call), not at the first call."""
@@ -105,6 +110,11 @@ class DecoderStream:
         if self._skip:
             wav, self._skip = wav[self._skip:], max(0, self._skip - len(wav))
         return wav
+
+    def live(self, num_codebooks: int):
+        """The one-frame call for ``K`` codes (``engine.LiveCall``), outside the alignment
+        above: write codes ``[K, 1]`` into its ``x``; ``run()`` returns ``[1, 1, hop]`` samples."""
+        return self._engine.live(num_codebooks)
 
     def prepare(self, live: bool = True) -> None:
         """Build what the calls need (``live``: one frame a call) now, not at the first call."""
@@ -144,16 +154,21 @@ class StreamEncoder:
     def bitrate(self, kbps: float) -> None:
         config = self.model.config
         self.num_codebooks = config.codebooks_for(check_bitrate(kbps, config.bitrates))
-        self._stream.prepare(self.num_codebooks)  # its sessions are built here, not mid-call
+        self._call = self._stream.live(self.num_codebooks)  # built here, not mid-call
         self._bitrate = float(kbps)
+
+    def _codes(self, frame: np.ndarray) -> np.ndarray:
+        """The frame's codes ``[K]``: a view, valid until the next frame."""
+        call = self._call
+        frame_into(call.x.reshape(-1), frame)
+        return call.run()[: self.num_codebooks, 0]
 
     def encode_codes(self, frame: np.ndarray) -> np.ndarray:
         """The frame's codes ``[K]`` (for senders that build their own packets)."""
-        x = to_float32(check_signal(frame, "frame", self.frame_size))
-        return self._stream.push(np.clip(x, -1, 1), self.num_codebooks, live=True)[:, 0]
+        return self._codes(frame).copy()
 
     def encode(self, frame: np.ndarray) -> bytes:
-        return frame_payload(self.encode_codes(frame), self._bits)
+        return frame_payload(self._codes(frame), self._bits)
 
 
 class StreamDecoder:
@@ -176,7 +191,8 @@ class StreamDecoder:
         self.backend = resolve_backend(backend, self.model)
         self._bits = self.model.config.codebook_bits
         self._stream = DecoderStream(self.model, aligned=False, backend=backend)
-        self._stream.prepare()  # its sessions are built here, not at the first packet
+        self._calls = {}  # K -> the one-frame call (LiveCall)
+        self._call(self.model.config.num_codebooks)  # sessions built now, not at a packet
         self._last_codes: np.ndarray | None = None
         self.num_codebooks = 0  # K of the last payload decoded (its length tells K)
         self._lost_run = 0
@@ -209,13 +225,25 @@ class StreamDecoder:
             return np.zeros(0, np.float32)
         return self._output(self._run(self._last_codes), self._gain)[: self.delay].copy()
 
+    def _call(self, num_codebooks: int):
+        call = self._calls.get(num_codebooks)
+        if call is None:
+            call = self._calls[num_codebooks] = self._stream.live(num_codebooks)
+        return call
+
     def _run(self, codes: np.ndarray) -> np.ndarray:
-        return self._stream.push(codes[:, None], live=True)
+        """One frame of samples from codes ``[K]``: a view, valid until the next frame."""
+        call = self._call(len(codes))
+        call.x[:, 0] = codes
+        return call.run().reshape(-1)
 
     def _output(self, wav: np.ndarray, target: float) -> np.ndarray:
-        """Apply a gain ramp from the previous frame's gain to ``target``, clipped to [-1, 1]."""
+        """A new array: ``wav`` with a gain ramp from the previous frame's gain to ``target``,
+        clipped to [-1, 1]."""
         if target == self._gain == 1.0:
-            return np.clip(wav, -1.0, 1.0)
-        ramp = np.linspace(self._gain, target, self.frame_size + 1, dtype=np.float32)[1:]
-        self._gain = target
-        return np.clip(wav * ramp, -1.0, 1.0)
+            out = np.maximum(wav, -1.0)
+        else:
+            ramp = np.linspace(self._gain, target, self.frame_size + 1, dtype=np.float32)[1:]
+            self._gain = target
+            out = np.maximum(wav * ramp, -1.0)
+        return np.minimum(out, 1.0, out=out)

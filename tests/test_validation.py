@@ -13,6 +13,7 @@ import torch
 import codec
 from codec import api
 from codec.__main__ import build_parser, main
+from codec.audio import check_signal, frame_into, to_float32
 from codec.errors import ArgumentError, AudioInputError, FormatError
 
 from conftest import ROOT, speech_like
@@ -84,7 +85,7 @@ def test_other_valid_arrays(tiny_model, wav):
 @pytest.mark.parametrize("data,error,match", [
     ("not bytes", ArgumentError, "data must be bytes, got str"), (5, ArgumentError, "got int"),
     (None, ArgumentError, "got NoneType"), (b"", FormatError, "truncated"),
-    (b"CODC" + bytes(40), FormatError, "")])
+    (b"CODC" + bytes(40), FormatError, "format version 0")])
 def test_decompress_arguments(tiny_model, data, error, match):
     with pytest.raises(error, match=match):
         api.decompress(data, model=tiny_model)
@@ -103,6 +104,7 @@ def test_stream_arguments(tiny_model):
     hop = tiny_model.hop
     for frame, match in [(np.zeros(hop - 1), r"exactly 320 samples"), (np.zeros((hop, 1)), "1-D"),
                          (np.zeros(hop, np.int32), "int32"), (np.full(hop, np.nan), "NaN"),
+                         (np.full(hop, np.inf, np.float32), "infinite"),
                          ("x" * hop, "numpy array")]:
         with pytest.raises(AudioInputError, match=match):
             enc.encode(frame)
@@ -114,6 +116,21 @@ def test_stream_arguments(tiny_model):
         with pytest.raises(ArgumentError, match="fade_frames must be a whole number from 1"):
             codec.StreamDecoder(tiny_model, fade_frames=fade)
     assert len(dec.decode(enc.encode(np.zeros(hop, np.int16)))) == hop
+
+
+def test_frame_fast_path_equals_the_general_checks():
+    """``frame_into`` (the per-frame path) gives what ``check_signal`` + ``to_float32`` + clip
+    give, for the arrays it takes a shortcut with and for the others."""
+    rng = np.random.default_rng(0)
+    loud = rng.standard_normal(320)
+    for frame in (loud.astype(np.float32) * 0.1, loud.astype(np.float32) * 3,
+                  rng.integers(-32768, 32768, 320).astype(np.int16), loud, loud.astype(np.float16),
+                  list(loud * 0.5), loud[::-1].astype(np.float32)):
+        out = np.full(320, 7.0, np.float32)
+        frame_into(out, frame)
+        expected = np.clip(to_float32(check_signal(frame, "frame", 320)), -1, 1)
+        np.testing.assert_array_equal(out, expected)
+        assert out.dtype == np.float32
 
 
 # -- resampling: tests/test_resample.py (lengths, tones, block-wise, awkward rates) ------------

@@ -5,9 +5,21 @@ Same interface as ``engine.EngineEncoder`` / ``EngineDecoder``, which tests hold
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 from torch import nn
+
+
+class EagerLive:
+    """``engine.LiveCall``'s interface over the eager step: fill ``x``, ``run()``."""
+
+    def __init__(self, run: Callable[[np.ndarray], np.ndarray], x: np.ndarray):
+        self.x, self._run = x, run
+
+    def run(self) -> np.ndarray:
+        return self._run(self.x)
 
 
 class EagerEncoder:
@@ -16,6 +28,10 @@ class EagerEncoder:
     def __init__(self, model: nn.Module):
         self.model = model
         self.state = model.encoder.init_state(1)
+
+    def live(self, num_codebooks: int) -> EagerLive:
+        return EagerLive(lambda x: self.codes(x, num_codebooks),
+                         np.zeros((1, 1, self.model.hop), np.float32))
 
     @torch.inference_mode()
     def codes(self, wav: np.ndarray, num_codebooks: int, live: bool = False) -> np.ndarray:
@@ -30,6 +46,9 @@ class EagerDecoder:
     def __init__(self, model: nn.Module):
         self.model = model
         self.state = model.decoder.init_state(1)
+
+    def live(self, num_codebooks: int) -> EagerLive:
+        return EagerLive(lambda x: self.samples(x)[None, None], np.zeros((num_codebooks, 1), np.int64))
 
     @torch.inference_mode()
     def samples(self, codes: np.ndarray, live: bool = False) -> np.ndarray:

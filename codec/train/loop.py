@@ -26,7 +26,8 @@ from torch import nn
 from ..model import Codec, CodecConfig, build_codec, load_model, save_model
 from .data import Augment, SpeechCorpus, fixed_crops
 from .discriminators import DISCRIMINATORS, discriminator_loss, generator_losses
-from .losses import CompressedSpectralLoss, MultiResolutionSpectralLoss, TransformCoefficientLoss
+from .losses import (CompressedSpectralLoss, MultiResolutionSpectralLoss,
+                     TransformCoefficientLoss, level_loss)
 from .transplant import transplant
 
 
@@ -55,6 +56,7 @@ class TrainConfig:
     cmag_weight: float = 0.0      # compressed-magnitude MSE (losses.CompressedSpectralLoss)
     cplx_weight: float = 0.0      # compressed-complex MSE
     coef_weight: float = 0.0      # compressed transform-coefficient MSE (spectral kinds)
+    level_weight: float = 0.0     # per-item level error (losses.level_loss)
     recon_loss: str = "mrstft"    # "mrstft": log-mel + STFT convergence and log-magnitude at
                                   # 256-2048; "compressed": log-mel + compressed magnitude and
                                   # complex MSE at 1-4 frames (``cmag_weight``, ``cplx_weight``)
@@ -213,6 +215,9 @@ class Trainer:
         else:
             total = total + self.cfg.cmag_weight * terms["cspec/mag"] \
                 + self.cfg.cplx_weight * terms["cspec/complex"]
+        if self.cfg.level_weight:
+            terms["level/loss"] = level_loss(recon, wav)
+            total = total + self.cfg.level_weight * terms["level/loss"]
         if self.coef_loss is not None:
             terms.update(self.coef_loss(recon, wav))
             total = total + self.cfg.coef_weight * terms["coef/mse"]

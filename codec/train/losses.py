@@ -95,6 +95,17 @@ class CompressedSpectralLoss(nn.Module):
         return {"cspec/mag": mag / n, "cspec/complex": cplx / n, "mel/loss": mel / n}
 
 
+def level_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """``level/loss``: |ln(mean pred^2 / mean target^2)| per item, averaged: the item's level
+    error in nepers of power (1.0 is 4.3 dB). The spectral terms favour a quiet output wherever
+    the decoder is unsure (the compressed-magnitude MSE and the log-mel L1 both sit below the
+    mean power), so this term pulls the overall level back to the input's."""
+    pred, target = pred.reshape(-1, pred.shape[-1]).float(), target.reshape(
+        -1, target.shape[-1]).float()
+    ratio = (pred.pow(2).mean(-1) + eps) / (target.pow(2).mean(-1) + eps)
+    return ratio.log().abs().mean()
+
+
 class TransformCoefficientLoss(nn.Module):
     """``coef/mse``: MSE of the compressed coefficients of a codec ``Transform`` (the MDCT is
     orthogonal, so the output waveform's coefficients are exactly what the decoder predicted),
