@@ -127,3 +127,16 @@ def test_list_audio_files_folder_and_manifest(tmp_path):
     assert list_audio_files(tmp_path, recursive=False) == [tmp_path / "a.wav", tmp_path / "b.flac"]
     (tmp_path / "m.tsv").write_text("path\tspeaker\nsub/c.ogg\tx\n\na.wav\ty\n")
     assert list_audio_files(tmp_path / "m.tsv") == [tmp_path / "sub" / "c.ogg", tmp_path / "a.wav"]
+
+
+def test_level_loss_is_the_level_error_in_nepers():
+    from codec.train.losses import level_loss
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 1, 8000) * 0.1
+    assert float(level_loss(x, x)) < 1e-6
+    for gain in (2.0, 0.5):  # +-6 dB: power ratio 4 or 1/4, |ln| the same
+        assert abs(float(level_loss(gain * x, x)) - np.log(4)) < 1e-4
+    y = x.clone().requires_grad_()
+    level_loss(0.5 * y, x).backward()
+    assert float((y.grad * y.detach()).sum()) < 0  # too quiet: the gradient raises the level
