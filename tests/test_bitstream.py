@@ -109,9 +109,9 @@ def test_one_frame_fast_path_rejects_what_the_general_one_rejects():
 
 def test_pack_one_hour_is_fast():
     codes = np.random.default_rng(0).integers(0, 1024, size=(18, 180_000))
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time, which a loaded machine does not inflate
     out = unpack_codes(pack_codes(codes, 10), 18, 180_000, 10)
-    assert time.perf_counter() - t0 < 3.0
+    assert time.process_time() - t0 < 3.0
     np.testing.assert_array_equal(out, codes)
 
 
@@ -226,13 +226,13 @@ def test_every_single_bit_flip_is_rejected():
 def test_hostile_huge_header_fails_fast():
     frames = (1 << 32) - 1  # consistent header for ~2.7 years of audio, but only 40 bytes
     hostile = forge((MODEL, 16000, frames * 320, 64, 16, frames), b"1234")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(FormatError, match="truncated"):
         read_bitstream(hostile, *GEO)
     assert read_header(hostile, *GEO).num_frames == frames  # header alone is valid
     with pytest.raises(FormatError, match="inconsistent"):
         read_bitstream(forge((MODEL, 1, (1 << 64) - 1, 64, 16, frames)), *GEO)
-    assert time.perf_counter() - t0 < 0.05
+    assert time.process_time() - t0 < 0.05
 
 
 def test_model_id_and_other_frame_geometry():

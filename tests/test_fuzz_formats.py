@@ -70,16 +70,16 @@ def _mutate(rng, data, corpus):
 def _run(fn, inputs):
     """Apply ``fn`` to each input; return (successes, max per-input seconds)."""
     ok, worst = 0, 0.0
-    t_total = time.perf_counter()
+    t_total = time.process_time()
     for data in inputs:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         try:
             fn(data)
             ok += 1
         except FormatError:
             pass
-        worst = max(worst, time.perf_counter() - t0)
-    assert time.perf_counter() - t_total < TOTAL_S
+        worst = max(worst, time.process_time() - t0)
+    assert time.process_time() - t_total < TOTAL_S
     assert worst < PER_INPUT_S
     return ok
 
