@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Second session of 2026-12-01: spec32 (checkpoints/spec32: spec2 at 166 CPU-minutes, then 60
-# with a 32-dim latent searched in full) trained on, fresh optimiser and a short warm-up, as
-# arms of an A/B at equal CPU time, one thread each, from that one start:
-#   b: the same recipe (the main line);
+# Third session of 2026-12-01: spec32 (spec2 at 166 CPU-minutes, then 60 with a 32-dim latent
+# searched in full; checkpoints/spec32 as of commit bc73636, since replaced by checkpoints/spec32b)
+# trained on, fresh optimiser and a short warm-up, as arms of an A/B at equal CPU time, one
+# thread each, from that one start:
+#   b: the same recipe (the main line; resumed at step 7600 with --threads 2 once G stopped);
 #   L: plus a level term (--level-weight 1, losses.level_loss): stopped after 17 CPU-minutes,
 #      behind b on every held-out figure (docs/TRAINING.md);
-#   G: plus the cheap spectral discriminator (as bake-stft-gan), started in L's place.
+#   G: plus the cheap spectral discriminator (as bake-stft-gan), started in L's place and
+#      stopped after 62 CPU-minutes to give b both cores.
 # Usage: scripts/ab_spec32_2026-12-01.sh b|L|G. Re-running an arm resumes its checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
