@@ -239,8 +239,8 @@ _INT16_SCALE = np.float32(1 / 32768)
 def frame_into(out: np.ndarray, frame, name: str = "frame") -> None:
     """Write one frame (float in [-1, 1] or int16, exactly ``len(out)`` samples, 1-D) into the
     float32 buffer ``out``, int16 scaled to [-1, 1) and floats clipped to [-1, 1]; the checks and
-    errors of ``check_signal`` and ``to_float32``. The per-frame path: a float32 or int16 array
-    costs three numpy calls and no allocation."""
+    errors of ``check_signal`` and ``to_float32``. The per-frame path: a float32 frame costs four
+    numpy calls (an int16 one, one) and allocates only the finiteness check's booleans."""
     if type(frame) is not np.ndarray or frame.shape != out.shape \
             or frame.dtype.name not in ("float32", "int16"):
         frame = to_float32(check_signal(frame, name, len(out)))
