@@ -95,7 +95,7 @@ def encode_blocks(model: Model, blocks: Iterator[np.ndarray], sample_rate: int,
     ``num_codebooks`` codes a frame (``codebooks_for(model, bitrate)``)."""
     hop, rate = model.hop, model.config.sample_rate
     stream = EncoderStream(model, num_codebooks)
-    stream.prepare(num_codebooks, live=False)
+    stream.prepare(num_codebooks)
     target = bitstream.output_samples_for(num_samples, sample_rate, rate)
     codes, carry = [], np.zeros(0, np.float32)
     for block in exact_length(blocks, target):
@@ -135,7 +135,7 @@ def decode_blocks(model: Model, data: bytes, frames_per_block: int = 250
     header, codes = bitstream.read_bitstream(data, model.config.sample_rate, model.hop,
                                              expected_model_id=model.model_id)
     stream = DecoderStream(model)
-    stream.prepare(live=False)  # sessions now: before the caller opens its output
+    stream.prepare()  # sessions now: before the caller opens its output
 
     def blocks() -> Iterator[np.ndarray]:
         left = header.output_samples

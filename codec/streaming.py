@@ -62,26 +62,25 @@ class EncoderStream:
         encoder, _, engine = _engines(self.model, backend)
         self._engine = encoder(engine)
 
-    def push(self, wav: np.ndarray, num_codebooks: int | None = None,
-             live: bool = False) -> np.ndarray:
+    def push(self, wav: np.ndarray, num_codebooks: int | None = None) -> np.ndarray:
         k = self.num_codebooks if num_codebooks is None else num_codebooks
         if len(wav) % self.model.hop:
             raise ValueError(f"chunk of {len(wav)} samples is not a multiple of {self.model.hop}")
         if len(wav) == 0:
             return np.zeros((k, 0), np.int64)
-        return self._engine.codes(wav, k, live)
+        return self._engine.codes(wav, k)
 
     def live(self, num_codebooks: int):
         """The one-frame call for ``K`` codes (``engine.LiveCall``): write the frame into its
         ``x`` (``[1, 1, hop]``), ``run()`` returns codes whose first ``K`` rows are the frame's."""
         return self._engine.live(num_codebooks)
 
-    def prepare(self, num_codebooks: int, live: bool = True) -> None:
-        """Build what ``num_codebooks`` codes a frame need now (sessions: ``live`` for one frame
-        a call), not at the first call."""
+    def prepare(self, num_codebooks: int) -> None:
+        """Build the session ``push`` needs for ``num_codebooks`` codes now, not at the first
+        call (``live`` builds the per-frame one)."""
         prepare = getattr(self._engine, "prepare", None)
         if prepare:
-            prepare(num_codebooks, live)
+            prepare(num_codebooks, False)
 
 
 class DecoderStream:
@@ -101,12 +100,12 @@ class DecoderStream:
         self._skip = self._tail                          # samples still to drop at the start
         self._last: np.ndarray | None = None             # the last frame's codes, for ``finish``
 
-    def push(self, codes: np.ndarray, live: bool = False) -> np.ndarray:
+    def push(self, codes: np.ndarray) -> np.ndarray:
         if codes.shape[-1] == 0:
             return np.zeros(0, np.float32)
         codes = np.asarray(codes, np.int64)
         self._last = codes[:, -1:]
-        wav = self._engine.samples(codes, live)
+        wav = self._engine.samples(codes)
         if self._skip:
             wav, self._skip = wav[self._skip:], max(0, self._skip - len(wav))
         return wav
@@ -116,11 +115,12 @@ class DecoderStream:
         above: write codes ``[K, 1]`` into its ``x``; ``run()`` returns ``[1, 1, hop]`` samples."""
         return self._engine.live(num_codebooks)
 
-    def prepare(self, live: bool = True) -> None:
-        """Build what the calls need (``live``: one frame a call) now, not at the first call."""
+    def prepare(self) -> None:
+        """Build the session ``push`` needs now, not at the first call (``live`` builds the
+        per-frame one)."""
         prepare = getattr(self._engine, "prepare", None)
         if prepare:
-            prepare(live)
+            prepare(False)
 
     def finish(self) -> np.ndarray:
         """The last ``delay`` samples of an aligned stream (none for a kind without delay): the
@@ -191,8 +191,7 @@ class StreamDecoder:
         self.backend = resolve_backend(backend, self.model)
         self._bits = self.model.config.codebook_bits
         self._stream = DecoderStream(self.model, aligned=False, backend=backend)
-        self._calls = {}  # K -> the one-frame call (LiveCall)
-        self._call(self.model.config.num_codebooks)  # sessions built now, not at a packet
+        self._stream.live(self.model.config.num_codebooks)  # sessions built now, not at a packet
         self._last_codes: np.ndarray | None = None
         self.num_codebooks = 0  # K of the last payload decoded (its length tells K)
         self._lost_run = 0
@@ -225,15 +224,9 @@ class StreamDecoder:
             return np.zeros(0, np.float32)
         return self._output(self._run(self._last_codes), self._gain)[: self.delay].copy()
 
-    def _call(self, num_codebooks: int):
-        call = self._calls.get(num_codebooks)
-        if call is None:
-            call = self._calls[num_codebooks] = self._stream.live(num_codebooks)
-        return call
-
     def _run(self, codes: np.ndarray) -> np.ndarray:
         """One frame of samples from codes ``[K]``: a view, valid until the next frame."""
-        call = self._call(len(codes))
+        call = self._stream.live(len(codes))  # built once per K by the engine
         call.x[:, 0] = codes
         return call.run().reshape(-1)
 
