@@ -24,6 +24,7 @@ class CodecConfig:
     decoder_blocks: int = 6
     expansion: int = 2                    # MLP width / block width
     kernel: int = 5                       # depthwise kernel, in frames
+    int8: bool = False                    # 8-bit weights and inputs in the layers (nn/int8.py)
     # SEANet kind (``nn/seanet.py``)
     channels: int = 48                    # first stage; doubles at each later stage
     ratios: tuple[int, ...] = (8, 5, 8)   # product = samples per frame

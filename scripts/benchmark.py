@@ -21,6 +21,9 @@ All on one thread (ONNX Runtime sessions and ``torch.set_num_threads(1)``, TFLit
 
     python scripts/benchmark.py --json out/bench.json            # full run
     python scripts/benchmark.py --skip-offline                   # (a), (c), (d) only
+    python scripts/benchmark.py --skip-offline --candidate runs/x/best  # and a model not shipped
+
+``--candidate`` adds a saved model's runtime stream to (a), taking turns with the others.
 
 It ends with the targets of issue 11 and whether each is met.
 """
@@ -101,13 +104,18 @@ def lyra_stream():
     return peer.encode_frame, peer.decode_packet
 
 
-def codec_systems(model) -> dict:
-    """Display name -> (model, backend): the runtime (shipped graphs) first, then the reference."""
-    return {"This codec (onnxruntime)": (None, "onnxruntime"),
-            "This codec (eager torch)": (model, "eager")}
+def codec_systems(model, candidates: dict | None = None) -> dict:
+    """Display name -> (model, backend): the runtime (shipped graphs) first, then the reference,
+    then each candidate model (``--candidate``) on the runtime."""
+    systems = {"This codec (onnxruntime)": (None, "onnxruntime"),
+               "This codec (eager torch)": (model, "eager")}
+    for name, m in (candidates or {}).items():
+        systems[f"This codec, candidate {name} (onnxruntime)"] = (m, "onnxruntime")
+    return systems
 
 
-def streaming(model, speech: np.ndarray, rounds: int = 3, chunk: int = 25) -> dict:
+def streaming(model, speech: np.ndarray, rounds: int = 3, chunk: int = 25,
+              candidates: dict | None = None) -> dict:
     """Per-frame times of each system over ``rounds`` passes of ``speech``. The systems take
     turns every ``chunk`` frames (0.5 s), each on its own stream, so a slow spell of this shared
     machine falls on all of them alike; medians over all frames."""
@@ -115,7 +123,7 @@ def streaming(model, speech: np.ndarray, rounds: int = 3, chunk: int = 25) -> di
     warmup = frames[: SAMPLE_RATE // FRAME]
     results = {"frames": len(frames), "rounds": rounds}
     systems = {name: (lambda m=m, b=b: codec_stream(m, b), frames)
-               for name, (m, b) in codec_systems(model).items()}
+               for name, (m, b) in codec_systems(model, candidates).items()}
     if LyraPeer.is_available():
         systems["Lyra v2"] = (lyra_stream, to_int16(frames))
     times = {name: ([], []) for name in systems}
@@ -317,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=1.0, help="length of the offline file (default 1)")
     parser.add_argument("--seconds", type=float, default=30.0, help="speech for (a) (default 30)")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    parser.add_argument("--candidate", type=Path, action="append", default=[], metavar="DIR",
+                        help="also time this saved model's stream on the runtime (repeatable)")
     args = parser.parse_args(argv)
 
     import torch
@@ -337,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     speech = load_speech(args.seconds)
     model = codec.load_model()
     with torch.inference_mode():
-        res = {"kbps": KBPS, "streaming": streaming(model, speech)}
+        candidates = {str(d): codec.load_model(d) for d in args.candidate}
+        res = {"kbps": KBPS, "streaming": streaming(model, speech, candidates=candidates)}
         res["latency"] = latency(speech)
     if not args.skip_offline:
         res["offline"] = offline(speech, args.hours, opus)

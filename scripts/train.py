@@ -37,8 +37,13 @@ def model_config(args: argparse.Namespace) -> CodecConfig | None:
         if key not in CodecConfig.__dataclass_fields__ or not value:
             raise SystemExit(f"--model: {item!r} is not FIELD=VALUE of a CodecConfig field")
         default = getattr(CodecConfig(), key)
-        changes[key] = tuple(int(v) for v in value.split(",")) if isinstance(default, tuple) \
-            else type(default)(value)
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false"):
+                raise SystemExit(f"--model: {key} is true or false, got {value!r}")
+            changes[key] = value.lower() == "true"
+        else:
+            changes[key] = tuple(int(v) for v in value.split(",")) if isinstance(default, tuple) \
+                else type(default)(value)
     if args.code_dim is not None:
         changes["code_dim"] = args.code_dim
     if args.kernel_factors is not None:

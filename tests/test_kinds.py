@@ -1,7 +1,8 @@
 """The contract of every registered kind (``codec/nn/registry.py``), on a tiny model of each:
 streamed equals offline up to the declared delay, future input never changes past output, every
 per-frame engine equals the offline pass, and files and a loopback stream are aligned with the
-input and exactly as long. A new kind needs a tiny config here (the first test says so)."""
+input and exactly as long. A new kind needs a tiny config here (the first test says so); the
+spectral kind is also held to it with 8-bit layers."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ TINY_KINDS = {
     "spectral": replace(TINY, encoder="spectral", decoder="spectral", hop_size=320, width=16,
                         encoder_blocks=1, decoder_blocks=2),
 }
+# every kind, and its variants that change what the graphs compute
+TINY_MODELS = {**TINY_KINDS, "spectral-int8": replace(TINY_KINDS["spectral"], int8=True)}
 BACKENDS = ["eager", "onnxruntime"]
 
 
@@ -35,10 +38,10 @@ def test_every_registered_kind_has_a_tiny_model_here():
     assert set(TINY_KINDS) == set(ENCODERS) == set(DECODERS)
 
 
-@pytest.fixture(scope="module", params=list(TINY_KINDS))
+@pytest.fixture(scope="module", params=list(TINY_MODELS))
 def kind_model(request, tmp_path_factory):
     torch.manual_seed(0)
-    m = build_codec(TINY_KINDS[request.param]).train()
+    m = build_codec(TINY_MODELS[request.param]).train()
     for _ in range(2):
         m(torch.randn(16, 1, 16000) * 0.1)
     directory = tmp_path_factory.mktemp(request.param)

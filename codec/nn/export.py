@@ -106,7 +106,7 @@ def _export(step: nn.Module, example: torch.Tensor, state: Any, names: tuple[str
         torch.onnx.export(step.eval(), (example, *leaves), buf, dynamo=False,
                           opset_version=OPSET, input_names=[names[0], *ins],
                           output_names=[names[1], *outs], dynamic_axes=dynamic,
-                          do_constant_folding=True)
+                          do_constant_folding=True, custom_opsets={"com.microsoft": 1})
     graph = FrameGraph(buf.getvalue(), names[0], names[1], tuple(ins), tuple(outs),
                        tuple(tuple(t.shape) for t in leaves))
     _check_inputs(graph)

@@ -30,13 +30,13 @@ ENCODERS: dict[str, Builder] = {
     "seanet": lambda c: SEANetEncoder(c.channels, c.ratios, c.dim, c.dilations,
                                       c.kernel_factors),
     "spectral": lambda c: SpectralEncoder(c.hop, c.dim, c.transform, c.width, c.encoder_blocks,
-                                          c.expansion, c.kernel),
+                                          c.expansion, c.kernel, c.int8),
 }
 DECODERS: dict[str, Builder] = {
     "seanet": lambda c: SEANetDecoder(c.channels, c.ratios, c.dim, c.dilations,
                                       c.kernel_factors),
     "spectral": lambda c: SpectralDecoder(c.hop, c.dim, c.transform, c.width, c.decoder_blocks,
-                                          c.expansion, c.kernel),
+                                          c.expansion, c.kernel, c.int8),
 }
 
 

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .int8 import int8_linear
+
 COMPRESS = 0.3  # power-law exponent of the compressed spectra
 
 
@@ -101,94 +103,110 @@ class Transform(nn.Module):
             else decompress(c, False)
 
 
-class ChannelNorm(nn.LayerNorm):
-    """LayerNorm over the channels of ``[B, C, T]`` (each frame on its own: stateless)."""
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, int8: bool
+           ) -> torch.Tensor:
+    return int8_linear(x, weight, bias) if int8 else F.linear(x, weight, bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+def pointwise(x: torch.Tensor, conv: nn.Conv1d, int8: bool) -> torch.Tensor:
+    """A 1x1 ``Conv1d`` applied to frames ``[B, T, C]`` as the matrix product it is; ``int8``:
+    with 8-bit weights and inputs (``int8.py``)."""
+    return linear(x, conv.weight[..., 0], conv.bias, int8)
 
 
 class ConvNeXtBlock(nn.Module):
-    """``x + scale * mlp(norm(causal depthwise conv(x)))`` over ``[B, C, T]``.
+    """``x + scale * mlp(norm(causal depthwise conv(x)))`` over frames ``[B, T, C]``.
 
-    Streaming state: the last ``kernel - 1`` input frames of the depthwise convolution.
+    Channels last, so that the norm and the two pointwise layers are plain matrix products
+    (one frame at a time, ONNX Runtime's 1x1 convolutions and the transposes around each norm
+    cost more than the arithmetic). The parameters keep the shapes of ``Conv1d``. Streaming state: the last ``kernel - 1`` input frames ``[B, kernel - 1, C]``.
     """
 
-    def __init__(self, channels: int, expansion: int, kernel: int):
+    def __init__(self, channels: int, expansion: int, kernel: int, int8: bool = False):
         super().__init__()
+        self.int8 = int8
         if kernel < 2:
             raise ValueError(f"the depthwise kernel spans at least 2 frames, got {kernel}")
         self.context = kernel - 1
         self.dwconv = nn.Conv1d(channels, channels, kernel, groups=channels)
-        self.norm = ChannelNorm(channels)
+        self.norm = nn.LayerNorm(channels)
         self.up = nn.Conv1d(channels, channels * expansion, 1)
         self.down = nn.Conv1d(channels * expansion, channels, 1)
         self.scale = nn.Parameter(torch.full((channels, 1), 0.1))
 
-    def _mlp(self, x: torch.Tensor, conv_in: torch.Tensor) -> torch.Tensor:
-        h = self.down(F.gelu(self.up(self.norm(self.dwconv(conv_in)))))
-        return x + self.scale * h
+    def _mlp(self, x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+        """``x`` [B, T, C] and the frames before it, ``window`` [B, context + T, C]."""
+        h = F.conv1d(window.transpose(1, 2), self.dwconv.weight, self.dwconv.bias,
+                     groups=self.dwconv.groups).transpose(1, 2)
+        h = F.gelu(pointwise(self.norm(h), self.up, self.int8))
+        # the layer scale folded into the last layer: a constant in the exported graph
+        return x + linear(h, self.down.weight[..., 0] * self.scale, self.down.bias * self.scale[:, 0],
+                          self.int8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._mlp(x, F.pad(x, (self.context, 0)))
+        return self._mlp(x, F.pad(x, (0, 0, self.context, 0)))
 
     def init_state(self, batch: int = 1) -> list[torch.Tensor]:
-        return [self.dwconv.weight.new_zeros(batch, self.dwconv.in_channels, self.context)]
+        return [self.dwconv.weight.new_zeros(batch, self.context, self.dwconv.in_channels)]
 
     def step(self, x: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
-        full = torch.cat([state[0], x], -1)
-        state[0] = full[..., -self.context:].clone()  # a slice from the end: any length exports
+        full = torch.cat([state[0], x], 1)
+        state[0] = full[:, -self.context:].clone()  # a slice from the end: any length exports
         return self._mlp(x, full)
 
 
 class _Blocks(nn.Module):
-    """Input projection, ConvNeXt blocks, norm and output projection, all at the latent rate."""
+    """Input projection, ConvNeXt blocks, norm and output projection, all at the latent rate,
+    over frames ``[B, T, C]``."""
 
     def __init__(self, c_in: int, width: int, c_out: int, blocks: int, expansion: int,
-                 kernel: int):
+                 kernel: int, int8: bool):
         super().__init__()
+        self.int8 = int8
         self.inp = nn.Conv1d(c_in, width, 1)
-        self.blocks = nn.ModuleList(ConvNeXtBlock(width, expansion, kernel) for _ in range(blocks))
-        self.norm = ChannelNorm(width)
+        self.blocks = nn.ModuleList(ConvNeXtBlock(width, expansion, kernel, int8)
+                                    for _ in range(blocks))
+        self.norm = nn.LayerNorm(width)
         self.out = nn.Conv1d(width, c_out, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.inp(x)
+        x = pointwise(x, self.inp, self.int8)
         for b in self.blocks:
             x = b(x)
-        return self.out(self.norm(x))
+        return pointwise(self.norm(x), self.out, self.int8)
 
     def init_state(self, batch: int = 1) -> list:
         return [b.init_state(batch) for b in self.blocks]
 
     def step(self, x: torch.Tensor, state: list) -> torch.Tensor:
-        x = self.inp(x)
+        x = pointwise(x, self.inp, self.int8)
         for b, s in zip(self.blocks, state):
             x = b.step(x, s)
-        return self.out(self.norm(x))
+        return pointwise(self.norm(x), self.out, self.int8)
 
 
 class SpectralEncoder(nn.Module):
     """Waveform ``[B, 1, F * hop]`` -> latents ``[B, dim, F]``."""
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
-                 blocks: int = 4, expansion: int = 2, kernel: int = 5):
+                 blocks: int = 4, expansion: int = 2, kernel: int = 5, int8: bool = False):
         super().__init__()
         self.hop, self.half = hop, hop // 2
         self.transform = Transform(transform, hop)
-        self.net = _Blocks(2 * self.transform.coefficients, width, dim, blocks, expansion, kernel)
+        self.net = _Blocks(2 * self.transform.coefficients, width, dim, blocks, expansion, kernel,
+                           int8)
 
     def features(self, padded: torch.Tensor) -> torch.Tensor:
-        """``[B, 1, half + F * hop]`` (``half`` samples of history first) -> ``[B, 2 * coef, F]``:
+        """``[B, 1, half + F * hop]`` (``half`` samples of history first) -> ``[B, F, 2 * coef]``:
         the compressed coefficients of the two transform frames of each latent frame."""
         halves = padded[:, 0].reshape(padded.shape[0], -1, self.half)  # [B, 2F + 1, half]
         frames = torch.cat([halves[:, :-1], halves[:, 1:]], -1)        # [B, 2F, hop]
         c = self.transform.compress(self.transform.analysis(frames))  # [B, 2F, coef]
         # -1, not a size computed here: the exported graphs take any number of frames
-        return c.reshape(c.shape[0], -1, 2 * c.shape[-1]).transpose(1, 2)
+        return c.reshape(c.shape[0], -1, 2 * c.shape[-1])
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        return self.net(self.features(F.pad(wav, (self.half, 0))))
+        return self.net(self.features(F.pad(wav, (self.half, 0)))).transpose(1, 2)
 
     def init_state(self, batch: int = 1) -> dict:
         w = self.transform.analysis_basis
@@ -197,7 +215,7 @@ class SpectralEncoder(nn.Module):
     def step(self, wav: torch.Tensor, state: dict) -> torch.Tensor:
         full = torch.cat([state["history"], wav], -1)
         state["history"] = full[..., -self.half:].clone()
-        return self.net.step(self.features(full), state["net"])
+        return self.net.step(self.features(full), state["net"]).transpose(1, 2)
 
 
 class SpectralDecoder(nn.Module):
@@ -208,16 +226,17 @@ class SpectralDecoder(nn.Module):
     """
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
-                 blocks: int = 6, expansion: int = 2, kernel: int = 5):
+                 blocks: int = 6, expansion: int = 2, kernel: int = 5, int8: bool = False):
         super().__init__()
         self.hop, self.half = hop, hop // 2
         self.delay = self.half
         self.transform = Transform(transform, hop)
-        self.net = _Blocks(dim, width, 2 * self.transform.coefficients, blocks, expansion, kernel)
+        self.net = _Blocks(dim, width, 2 * self.transform.coefficients, blocks, expansion, kernel,
+                           int8)
 
     def frames(self, head: torch.Tensor) -> torch.Tensor:
-        """Head output ``[B, 2 * coef, F]`` -> windowed time frames ``[B, 2F, hop]``."""
-        c = head.transpose(1, 2).reshape(head.shape[0], -1, head.shape[1] // 2)
+        """Head output ``[B, F, 2 * coef]`` -> windowed time frames ``[B, 2F, hop]``."""
+        c = head.reshape(head.shape[0], -1, head.shape[-1] // 2)
         return self.transform.synthesis(self.transform.decompress(c))
 
     def _overlap_add(self, frames: torch.Tensor, tail: torch.Tensor
@@ -228,7 +247,7 @@ class SpectralDecoder(nn.Module):
         return out, second[:, -1:]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        frames = self.frames(self.net(z))
+        frames = self.frames(self.net(z.transpose(1, 2)))
         return self._overlap_add(frames, frames.new_zeros(frames.shape[0], 1, self.half))[0]
 
     def init_state(self, batch: int = 1) -> dict:
@@ -236,6 +255,6 @@ class SpectralDecoder(nn.Module):
         return {"tail": w.new_zeros(batch, 1, self.half), "net": self.net.init_state(batch)}
 
     def step(self, z: torch.Tensor, state: dict) -> torch.Tensor:
-        out, state["tail"] = self._overlap_add(self.frames(self.net.step(z, state["net"])),
+        out, state["tail"] = self._overlap_add(self.frames(self.net.step(z.transpose(1, 2), state["net"])),
                                                state["tail"])
         return out

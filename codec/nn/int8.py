@@ -1,0 +1,103 @@
+"""Linear layers with 8-bit weights, for the runtime's one-frame-at-a-time path.
+
+One frame at a time, a float32 layer's cost is reading its weights: a 256 x 512 layer is 512 KB,
+read once per 20 ms frame. ONNX Runtime's ``MatMulNBits`` (``com.microsoft``) with 8-bit
+weights and ``accuracy_level`` 4 reads a quarter of that and multiplies in integers, about three
+times faster per layer here (``docs/TRAINING.md``). Its arithmetic, which torch reproduces in
+``int8_linear`` (to about 1e-6 relative, the order of the float sums):
+
+* the weight ``[N, K]`` is cut into blocks of ``BLOCK`` inputs (the last one zero-padded); each
+  block keeps one float scale, ``max |w| / 127``, and its values rounded to integers;
+* each input row is cut and rounded the same way, block by block, when the layer runs; so a
+  frame's output never depends on the other frames of the call;
+* each block's integer dot product is scaled by the two scales, and the blocks are summed.
+
+Training sees the same rounding (its gradient passes straight through, as if there were none),
+so a model trained or fine-tuned with ``int8`` on is the model the runtime runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+BLOCK = 32    # inputs per quantization block
+LEVELS = 127  # symmetric: integers -127..127
+
+
+def _blocked(x: torch.Tensor) -> torch.Tensor:
+    """``[..., K]`` -> ``[..., ceil(K / BLOCK), BLOCK]``, the last block zero-padded."""
+    pad = -x.shape[-1] % BLOCK
+    return F.pad(x, (0, pad)).unflatten(-1, (-1, BLOCK))
+
+
+def quantize_blocks(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integers (as floats) ``[..., nb, BLOCK]`` and scales ``[..., nb]`` of ``x`` ``[..., K]``."""
+    blocks = _blocked(x)
+    scale = blocks.abs().amax(-1) / LEVELS
+    q = torch.round(blocks / torch.where(scale > 0, scale, 1.0)[..., None])
+    return q, scale
+
+
+def _emulate(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    qx, sx = quantize_blocks(x)         # [..., nb, BLOCK], [..., nb]
+    qw, sw = quantize_blocks(weight)    # [N, nb, BLOCK], [N, nb]
+    dots = torch.einsum("...kb,nkb->...nk", qx, qw)  # exact: integers below 2^24
+    return (dots * (sx[..., None, :] * sw)).sum(-1)
+
+
+class _Int8Linear(torch.autograd.Function):
+    """The rounded product forward, the float product's gradient backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        ctx.save_for_backward(x, weight)
+        return _emulate(x, weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        return grad @ weight, grad.flatten(0, -2).t() @ x.flatten(0, -2)
+
+
+class _MatMulNBits(torch.autograd.Function):
+    """Export only: one ``MatMulNBits`` node holding the packed weight and its scales."""
+
+    @staticmethod
+    def forward(ctx, x, packed, scales):
+        return x.new_zeros(*x.shape[:-1], packed.shape[0])  # only the shape matters in a trace
+
+    @staticmethod
+    def symbolic(g, x, packed, scales):
+        from torch.onnx import symbolic_helper
+
+        n, blocks = symbolic_helper._get_tensor_sizes(packed)[:2]
+        return g.op("com.microsoft::MatMulNBits", x, packed, scales, K_i=blocks * BLOCK, N_i=n,
+                    bits_i=8, block_size_i=BLOCK, accuracy_level_i=4)
+
+
+def packed_weight(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``MatMulNBits`` constants of ``weight`` ``[N, K]``: uint8 ``[N, nb, BLOCK]`` (zero point
+    128) and float scales ``[N * nb]``, made with the tracer off: a trace sees two constants."""
+    tracing = torch._C._get_tracing_state()
+    torch._C._set_tracing_state(None)
+    try:
+        with torch.no_grad():
+            q, scale = quantize_blocks(weight)
+            packed = torch.from_numpy((q.numpy() + 128).astype(np.uint8))
+            return packed, scale.reshape(-1).clone()
+    finally:
+        torch._C._set_tracing_state(tracing)
+
+
+def int8_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+                ) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` with both sides rounded to 8 bits per block, as run."""
+    if torch.onnx.is_in_onnx_export():
+        packed, scales = packed_weight(weight)
+        pad = -x.shape[-1] % BLOCK
+        y = _MatMulNBits.apply(F.pad(x, (0, pad)) if pad else x, packed, scales)
+    else:
+        y = _Int8Linear.apply(x, weight)
+    return y if bias is None else y + bias
