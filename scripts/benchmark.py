@@ -346,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
 
     speech = load_speech(args.seconds)
     model = codec.load_model()
+    candidates = {str(d): codec.load_model(d) for d in args.candidate}
     with torch.inference_mode():
-        candidates = {str(d): codec.load_model(d) for d in args.candidate}
         res = {"kbps": KBPS, "streaming": streaming(model, speech, candidates=candidates)}
         res["latency"] = latency(speech)
     if not args.skip_offline:

@@ -6,7 +6,7 @@ import torch
 
 from codec.model import load_model
 from codec.train.data import Augment, SpeechCorpus, list_utterances, split_by_speaker
-from codec.train.loop import TrainConfig, Trainer
+from codec.train.loop import TrainConfig, Trainer, bitrate_picks
 
 from conftest import SHARED, TINY, needs_shared, speech_like
 
@@ -140,3 +140,12 @@ def test_level_loss_is_the_level_error_in_nepers():
     y = x.clone().requires_grad_()
     level_loss(0.5 * y, x).backward()
     assert float((y.grad * y.detach()).sum()) < 0  # too quiet: the gradient raises the level
+
+
+def test_bitrate_decay_favours_the_low_bitrates():
+    gen = torch.Generator().manual_seed(0)
+    uniform = torch.bincount(bitrate_picks(8000, 4, 1.0, gen), minlength=4) / 8000
+    favoured = torch.bincount(bitrate_picks(8000, 4, 0.5, gen), minlength=4) / 8000
+    torch.testing.assert_close(uniform, torch.full((4,), 0.25), atol=0.02, rtol=0)
+    expected = torch.tensor([8.0, 4, 2, 1]) / 15
+    torch.testing.assert_close(favoured, expected, atol=0.02, rtol=0)

@@ -62,19 +62,21 @@ class _Int8Linear(torch.autograd.Function):
 
 
 class _MatMulNBits(torch.autograd.Function):
-    """Export only: one ``MatMulNBits`` node holding the packed weight and its scales."""
+    """Export only: one ``MatMulNBits`` node holding the packed weight, its scales and the bias
+    (no zero points: 128, the default; no ``g_idx``)."""
 
     @staticmethod
-    def forward(ctx, x, packed, scales):
+    def forward(ctx, x, packed, scales, bias):
         return x.new_zeros(*x.shape[:-1], packed.shape[0])  # only the shape matters in a trace
 
     @staticmethod
-    def symbolic(g, x, packed, scales):
+    def symbolic(g, x, packed, scales, bias):
         from torch.onnx import symbolic_helper
 
         n, blocks = symbolic_helper._get_tensor_sizes(packed)[:2]
-        return g.op("com.microsoft::MatMulNBits", x, packed, scales, K_i=blocks * BLOCK, N_i=n,
-                    bits_i=8, block_size_i=BLOCK, accuracy_level_i=4)
+        none = symbolic_helper._optional_input_placeholder_tensor
+        return g.op("com.microsoft::MatMulNBits", x, packed, scales, none(g), none(g), bias,
+                    K_i=blocks * BLOCK, N_i=n, bits_i=8, block_size_i=BLOCK, accuracy_level_i=4)
 
 
 def packed_weight(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,7 +99,8 @@ def int8_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     if torch.onnx.is_in_onnx_export():
         packed, scales = packed_weight(weight)
         pad = -x.shape[-1] % BLOCK
-        y = _MatMulNBits.apply(F.pad(x, (0, pad)) if pad else x, packed, scales)
-    else:
-        y = _Int8Linear.apply(x, weight)
+        if bias is None:
+            bias = weight.new_zeros(weight.shape[0])
+        return _MatMulNBits.apply(F.pad(x, (0, pad)) if pad else x, packed, scales, bias)
+    y = _Int8Linear.apply(x, weight)
     return y if bias is None else y + bias

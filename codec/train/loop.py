@@ -57,6 +57,8 @@ class TrainConfig:
     cplx_weight: float = 0.0      # compressed-complex MSE
     coef_weight: float = 0.0      # compressed transform-coefficient MSE (spectral kinds)
     level_weight: float = 0.0     # per-item level error (losses.level_loss)
+    bitrate_decay: float = 1.0    # quantizer dropout draws bitrate i (lowest first) with
+                                  # probability proportional to bitrate_decay ** i (1: uniform)
     recon_loss: str = "mrstft"    # "mrstft": log-mel + STFT convergence and log-magnitude at
                                   # 256-2048; "compressed": log-mel + compressed magnitude and
                                   # complex MSE at 1-4 frames (``cmag_weight``, ``cplx_weight``)
@@ -70,6 +72,13 @@ def _lr_at(step: int, cfg: TrainConfig, progress: float | None = None) -> float:
     if progress is None:
         progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def bitrate_picks(count: int, bitrates: int, decay: float, gen: torch.Generator) -> torch.Tensor:
+    """Quantizer dropout: for each of ``count`` items, the index of its bitrate (lowest first),
+    drawn with probability proportional to ``decay ** index``."""
+    odds = decay ** torch.arange(bitrates, dtype=torch.float64)
+    return torch.multinomial(odds, count, replacement=True, generator=gen)
 
 
 class Trainer:
@@ -198,8 +207,8 @@ class Trainer:
         wav = self.augment(self.train.crops(self.cfg.batch_size, self.crop, self.gen), self.gen)
         wav = wav.to(self.device)
         # Quantizer dropout: each item is trained at one of the supported bitrates.
-        pick = torch.randint(len(self.levels), (wav.shape[0],), generator=self.gen)
-        active = self.levels[pick].to(self.device)
+        active = self.levels[bitrate_picks(wav.shape[0], len(self.levels),
+                                           self.cfg.bitrate_decay, self.gen)].to(self.device)
         progress = self.progress()
         for group in self.opt.param_groups:
             group["lr"] = _lr_at(self.step, self.cfg, progress if self.cfg.cpu_minutes else None)
