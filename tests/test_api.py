@@ -80,3 +80,18 @@ def test_other_models_files_are_refused(tiny_model, tmp_path):
         api.decompress(data, model=tiny_model)
 
 
+
+
+def test_a_model_loaded_in_inference_mode_runs(tiny_model, tmp_path):
+    import torch
+
+    from codec.model import load_model, save_model
+
+    save_model(tiny_model, tmp_path)
+    with torch.inference_mode():
+        model = load_model(tmp_path)
+        data = api.compress(speech_like(0.3), 16000, 6, model=model)
+        out, _ = api.decompress(data, model=model)
+    reference, _ = api.decompress(api.compress(speech_like(0.3), 16000, 6, model=tiny_model),
+                                  model=tiny_model)
+    np.testing.assert_array_equal(out, reference)

@@ -16,8 +16,11 @@ _cache: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary
 
 
 def fingerprint(module: nn.Module) -> tuple:
-    """Changes whenever the module's tensors are replaced or modified in place."""
-    return tuple((t.data_ptr(), t._version) for t in (*module.parameters(), *module.buffers()))
+    """Changes whenever the module's tensors are replaced or modified in place. Tensors made
+    under ``torch.inference_mode`` (a model loaded there) keep no version counter; they count by
+    address alone."""
+    return tuple((t.data_ptr(), -1 if t.is_inference() else t._version)
+                 for t in (*module.parameters(), *module.buffers()))
 
 
 def cached(module: nn.Module, variant: Hashable, build: Callable[[], Any]) -> Any:
