@@ -71,7 +71,8 @@ class _EncoderStep(nn.Module):
             idx = level.nearest(residual)
             residual = residual - level.lookup(idx)
             codes.append(idx)
-        return (torch.stack(codes), *state_leaves(state))
+        # one Concat of the 1-D code rows and a Reshape: stacking adds an Unsqueeze per level
+        return (torch.cat(codes).reshape(len(codes), -1), *state_leaves(state))
 
 
 class _DecoderStep(nn.Module):
