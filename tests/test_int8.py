@@ -78,3 +78,10 @@ def test_packed_weight_holds_the_rounded_values():
     torch.testing.assert_close(packed.to(torch.float32) - 128, q)
     torch.testing.assert_close(scales, s.reshape(-1))
     torch.testing.assert_close((q * s[..., None]).flatten(1), w, atol=float(s.max()) / 2, rtol=0)
+
+
+def test_the_training_order_is_a_float_rounding_apart():
+    torch.manual_seed(3)
+    x, w = torch.randn(2, 9, 96), torch.randn(40, 96) * 0.1
+    exact, fast = int8_linear(x, w, None), int8_linear(x, w, None, exact=False)
+    torch.testing.assert_close(fast, exact, rtol=1e-5, atol=1e-5 * float(exact.abs().max()))

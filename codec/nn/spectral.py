@@ -103,15 +103,18 @@ class Transform(nn.Module):
             else decompress(c, False)
 
 
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, int8: bool
+def linear(module: nn.Module, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
            ) -> torch.Tensor:
-    return int8_linear(x, weight, bias) if int8 else F.linear(x, weight, bias)
+    """``F.linear``, or with 8-bit weights and inputs (``int8.py``) where ``module.int8`` is
+    set: in the runtime's exact order unless ``module`` is training."""
+    if module.int8:
+        return int8_linear(x, weight, bias, exact=not module.training)
+    return F.linear(x, weight, bias)
 
 
-def pointwise(x: torch.Tensor, conv: nn.Conv1d, int8: bool) -> torch.Tensor:
-    """A 1x1 ``Conv1d`` applied to frames ``[B, T, C]`` as the matrix product it is; ``int8``:
-    with 8-bit weights and inputs (``int8.py``)."""
-    return linear(x, conv.weight[..., 0], conv.bias, int8)
+def pointwise(module: nn.Module, x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """A 1x1 ``Conv1d`` applied to frames ``[B, T, C]`` as the matrix product it is."""
+    return linear(module, x, conv.weight[..., 0], conv.bias)
 
 
 class ConvNeXtBlock(nn.Module):
@@ -138,10 +141,10 @@ class ConvNeXtBlock(nn.Module):
         """``x`` [B, T, C] and the frames before it, ``window`` [B, context + T, C]."""
         h = F.conv1d(window.transpose(1, 2), self.dwconv.weight, self.dwconv.bias,
                      groups=self.dwconv.groups).transpose(1, 2)
-        h = F.gelu(pointwise(self.norm(h), self.up, self.int8))
+        h = F.gelu(pointwise(self, self.norm(h), self.up))
         # the layer scale folded into the last layer: a constant in the exported graph
-        return x + linear(h, self.down.weight[..., 0] * self.scale, self.down.bias * self.scale[:, 0],
-                          self.int8)
+        return x + linear(self, h, self.down.weight[..., 0] * self.scale,
+                          self.down.bias * self.scale[:, 0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._mlp(x, F.pad(x, (0, 0, self.context, 0)))
@@ -170,19 +173,19 @@ class _Blocks(nn.Module):
         self.out = nn.Conv1d(width, c_out, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = pointwise(x, self.inp, self.int8)
+        x = pointwise(self, x, self.inp)
         for b in self.blocks:
             x = b(x)
-        return pointwise(self.norm(x), self.out, self.int8)
+        return pointwise(self, self.norm(x), self.out)
 
     def init_state(self, batch: int = 1) -> list:
         return [b.init_state(batch) for b in self.blocks]
 
     def step(self, x: torch.Tensor, state: list) -> torch.Tensor:
-        x = pointwise(x, self.inp, self.int8)
+        x = pointwise(self, x, self.inp)
         for b, s in zip(self.blocks, state):
             x = b.step(x, s)
-        return pointwise(self.norm(x), self.out, self.int8)
+        return pointwise(self, self.norm(x), self.out)
 
 
 class SpectralEncoder(nn.Module):
