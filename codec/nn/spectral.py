@@ -9,8 +9,12 @@ Synthesis overlap-adds the decoder's frames; a sample is complete once both fram
 are in, so the decoder's output lags the input by ``delay = hop / 2`` samples (10 ms).
 
 Both transforms are matrix products with fixed bases (exportable, and cheap at a frame's few
-hundred points), and both reconstruct perfectly: the STFT with a square-root periodic Hann window on both sides (its square
-sums to one at 50 % overlap), the MDCT with the sine window (Princen-Bradley).
+hundred points), and both reconstruct perfectly: the STFT with a square-root periodic Hann
+window on both sides (its square sums to one at 50 % overlap), the MDCT with the sine window
+(Princen-Bradley).
+
+With ``int8`` (``CodecConfig.int8``), every pointwise layer has 8-bit weights and inputs
+(``int8.py``): a quarter of the bytes to read per frame.
 
 Spectra are power-law compressed (``|X|^0.3`` with the phase or sign kept), as in ESC and
 MP-SENet, so quiet bins weigh in and the network sees a small dynamic range.
@@ -121,8 +125,8 @@ class ConvNeXtBlock(nn.Module):
     """``x + scale * mlp(norm(causal depthwise conv(x)))`` over frames ``[B, T, C]``.
 
     Channels last, so that the norm and the two pointwise layers are plain matrix products
-    (one frame at a time, ONNX Runtime's 1x1 convolutions and the transposes around each norm
-    cost more than the arithmetic). The parameters keep the shapes of ``Conv1d``. Streaming state: the last ``kernel - 1`` input frames ``[B, kernel - 1, C]``.
+    (with ``int8``, one ``MatMulNBits`` each in the graphs); the parameters keep the shapes of
+    ``Conv1d``. Streaming state: the last ``kernel - 1`` input frames ``[B, kernel - 1, C]``.
     """
 
     def __init__(self, channels: int, expansion: int, kernel: int, int8: bool = False):
@@ -258,6 +262,6 @@ class SpectralDecoder(nn.Module):
         return {"tail": w.new_zeros(batch, 1, self.half), "net": self.net.init_state(batch)}
 
     def step(self, z: torch.Tensor, state: dict) -> torch.Tensor:
-        out, state["tail"] = self._overlap_add(self.frames(self.net.step(z.transpose(1, 2), state["net"])),
-                                               state["tail"])
+        head = self.net.step(z.transpose(1, 2), state["net"])
+        out, state["tail"] = self._overlap_add(self.frames(head), state["tail"])
         return out
