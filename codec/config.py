@@ -37,6 +37,26 @@ class CodecConfig:
     kernel_factors: tuple[int, ...] = (2, 1)  # kernel / stride of each stage after the first
 
     @classmethod
+    def parse_fields(cls, items: list[str]) -> dict:
+        """``["FIELD=VALUE", ...]`` (command lines) -> field values: ``true`` / ``false`` for
+        flags, comma-separated integers for tuples; ``ValueError`` names a bad item."""
+        changes = {}
+        for item in items:
+            key, _, value = item.partition("=")
+            if key not in cls.__dataclass_fields__ or not value:
+                raise ValueError(f"{item!r} is not FIELD=VALUE of a CodecConfig field")
+            default = cls.__dataclass_fields__[key].default
+            if isinstance(default, bool):
+                if value.lower() not in ("true", "false"):
+                    raise ValueError(f"{key} is true or false, got {value!r}")
+                changes[key] = value.lower() == "true"
+            elif isinstance(default, tuple):
+                changes[key] = tuple(int(v) for v in value.split(","))
+            else:
+                changes[key] = type(default)(value)
+        return changes
+
+    @classmethod
     def from_dict(cls, d: dict) -> "CodecConfig":
         known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in known.items()})

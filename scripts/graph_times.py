@@ -24,6 +24,7 @@ import numpy as np
 
 
 def model_for(spec: str):
+    from codec.config import CodecConfig
     from codec.model import build_codec, load_model
     from codec.train.transplant import transplant
 
@@ -31,11 +32,7 @@ def model_for(spec: str):
     model = load_model(folder)
     if not changes:
         return model.eval()
-    fields = {}
-    for item in changes.split(","):
-        key, _, value = item.partition("=")
-        default = getattr(model.config, key)
-        fields[key] = value.lower() == "true" if isinstance(default, bool) else type(default)(value)
+    fields = CodecConfig.parse_fields(changes.split(","))
     reshaped = build_codec(dataclasses.replace(model.config, **fields))
     transplant(model, reshaped)
     return reshaped.eval()

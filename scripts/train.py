@@ -31,19 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def model_config(args: argparse.Namespace) -> CodecConfig | None:
     """The architecture asked for: the --init-from model's (None: keep it as saved) or the
     default one, with --code-dim / --kernel-factors applied."""
-    changes = {}
-    for item in args.model or []:
-        key, _, value = item.partition("=")
-        if key not in CodecConfig.__dataclass_fields__ or not value:
-            raise SystemExit(f"--model: {item!r} is not FIELD=VALUE of a CodecConfig field")
-        default = getattr(CodecConfig(), key)
-        if isinstance(default, bool):
-            if value.lower() not in ("true", "false"):
-                raise SystemExit(f"--model: {key} is true or false, got {value!r}")
-            changes[key] = value.lower() == "true"
-        else:
-            changes[key] = tuple(int(v) for v in value.split(",")) if isinstance(default, tuple) \
-                else type(default)(value)
+    try:
+        changes = CodecConfig.parse_fields(args.model or [])
+    except ValueError as e:
+        raise SystemExit(f"--model: {e}") from None
     if args.code_dim is not None:
         changes["code_dim"] = args.code_dim
     if args.kernel_factors is not None:

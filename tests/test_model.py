@@ -111,3 +111,11 @@ def test_every_shipped_file_is_package_data():
     assert len(files) >= 5 and all((WEIGHTS_DIR / f).is_file() for f in files)
     for f in files:
         assert any(fnmatch.fnmatch(f"weights/{f}", g) for g in globs), f
+
+
+def test_config_fields_parse_from_command_line_strings():
+    assert CodecConfig.parse_fields(["int8=true", "width=192", "ratios=8,5,8"]) == \
+        {"int8": True, "width": 192, "ratios": (8, 5, 8)}
+    for bad in (["int8=yes"], ["nope=1"], ["width="]):
+        with pytest.raises(ValueError):
+            CodecConfig.parse_fields(bad)
