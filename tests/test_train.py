@@ -149,3 +149,37 @@ def test_bitrate_decay_favours_the_low_bitrates():
     torch.testing.assert_close(uniform, torch.full((4,), 0.25), atol=0.02, rtol=0)
     expected = torch.tensor([8.0, 4, 2, 1]) / 15
     torch.testing.assert_close(favoured, expected, atol=0.02, rtol=0)
+
+
+def test_weight_average_moves_by_one_minus_decay_and_swaps_back():
+    from codec.train.averaging import WeightAverage
+    net = torch.nn.Linear(3, 2)
+    avg = WeightAverage(net, 0.75)
+    start = {n: p.detach().clone() for n, p in net.named_parameters()}
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    avg.update(net)
+    for n, p in net.named_parameters():
+        assert torch.allclose(avg.average[n], start[n] + 0.25)
+        own = p.detach().clone()
+        with avg.swapped_in(net):
+            assert torch.equal(dict(net.named_parameters())[n], avg.average[n])
+        assert torch.equal(p, own)
+
+
+def test_training_with_a_weight_average_scores_it_and_resumes_it(tmp_path):
+    corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
+    cfg = TrainConfig(steps=2, batch_size=2, crop_seconds=0.2, log_every=1, eval_every=2,
+                      warmup_steps=1, ema=0.5)
+    run = tmp_path / "run"
+    trainer = Trainer(run, corpus, corpus, cfg, TINY)
+    trainer.run()
+    assert "valid/log_mel@6" in (run / "valid_average.csv").read_text()
+    last = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    assert any(not torch.equal(trainer.average.average[n], last[n]) for n in last)
+    again = Trainer(run, corpus, corpus, TrainConfig(**{**cfg.__dict__, "steps": 3}), TINY)
+    for n, t in trainer.average.average.items():
+        assert torch.equal(again.average.average[n], t), n
+    exported = load_model(run / "best")
+    assert exported.config == TINY

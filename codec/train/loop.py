@@ -1,14 +1,16 @@
 """The training loop: resumable, seeded, logged to CSV (and TensorBoard when installed).
 
 A run directory holds ``checkpoint.pt`` (model + optimizer + step, loadable with
-``weights_only=True``), ``train.csv`` / ``valid.csv`` logs and ``best/`` (the exported model with the lowest held-out
-log-mel distance, in the shipped format). A new run can start from shipped weights
+``weights_only=True``), ``train.csv`` / ``valid.csv`` logs (``valid_average.csv`` with ``ema``)
+and ``best/``: the exported model (in the shipped format) with the best held-out
+``valid/select`` so far. A new run can start from shipped weights
 (``init_from``) with a fresh optimizer and a short learning-rate warm-up, so separate sessions
 of training add up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import sys
@@ -24,6 +26,7 @@ from torch import distributed as dist
 from torch import nn
 
 from ..model import Codec, CodecConfig, build_codec, load_model, save_model
+from .averaging import WeightAverage
 from .data import Augment, SpeechCorpus, fixed_crops
 from .discriminators import DISCRIMINATORS, discriminator_loss, generator_losses
 from .losses import (CompressedSpectralLoss, MultiResolutionSpectralLoss,
@@ -62,6 +65,8 @@ class TrainConfig:
     recon_loss: str = "mrstft"    # "mrstft": log-mel + STFT convergence and log-magnitude at
                                   # 256-2048; "compressed": log-mel + compressed magnitude and
                                   # complex MSE at 1-4 frames (``cmag_weight``, ``cplx_weight``)
+    ema: float = 0.0              # > 0: also keep a moving average of the weights (this decay
+                                  # per step), scored beside them and exported when better
 
 
 def _lr_at(step: int, cfg: TrainConfig, progress: float | None = None) -> float:
@@ -117,6 +122,7 @@ class Trainer:
         self.augment = Augment(sample_rate=mc.sample_rate)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1000 * self.rank)
         self.step, self.best, self.cpu_s = 0, float("inf"), 0.0
+        self.average = WeightAverage(self.model, cfg.ema) if cfg.ema else None
         hop = self.model.hop
         self.crop = math.ceil(cfg.crop_seconds * mc.sample_rate / hop) * hop
         self.levels = torch.tensor([self.model.config.codebooks_for(b)
@@ -158,6 +164,8 @@ class Trainer:
         if self.disc is not None and "disc" in state:
             self.disc.load_state_dict(state["disc"])
             self.opt_d.load_state_dict(state["disc_optimizer"])
+        if self.average is not None and "average" in state:
+            self.average.load_state_dict(state["average"])
         self.gen.set_state(state["generator"])
         self.step, self.best = int(state["step"]), float(state["best"])
         self.cpu_s = float(state.get("cpu_s", 0.0))
@@ -167,6 +175,8 @@ class Trainer:
         state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
                  "generator": self.gen.get_state(), "step": self.step, "best": self.best,
                  "cpu_s": self.cpu_s}
+        if self.average is not None:
+            state["average"] = self.average.state_dict()
         if self.disc is not None:
             state.update(disc=self.disc.state_dict(), disc_optimizer=self.opt_d.state_dict())
         torch.save(state, tmp)
@@ -238,6 +248,8 @@ class Trainer:
         total.backward()
         grad = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.opt.step()
+        if self.average is not None:
+            self.average.update(self.model)
         self.step += 1
         out = {k: float(v.detach()) for k, v in terms.items()}
         ppl = q.perplexity if q is not None else torch.zeros(1)
@@ -293,10 +305,11 @@ class Trainer:
             else out["valid/log_mel@6"]
         return out
 
-    def export(self, directory: Path, scores: dict[str, float]) -> None:
-        """The shipped format: weights, config and the runtime's graphs."""
+    def export(self, directory: Path, scores: dict[str, float], weights: str = "last") -> None:
+        """The shipped format: weights, config and the runtime's graphs. ``weights`` says which
+        were exported: the last step's or their moving average."""
         save_model(self.model.cpu().eval(), directory, graphs=True, extra={
-            "training": {**asdict(self.cfg), "step": self.step,
+            "training": {**asdict(self.cfg), "step": self.step, "weights": weights,
                          "cpu_minutes_spent": round(self.cpu_s / 60, 2),
                          **{k.split("/", 1)[1]: round(v, 4) for k, v in scores.items()},
                          "train_hours": round(self.train.hours, 3)}})
@@ -304,15 +317,23 @@ class Trainer:
 
     def _evaluate_and_save(self, bar) -> None:
         if self._valid_batch is not None:
+            self._score_and_export(bar, "last", contextlib.nullcontext())
+            if self.average is not None:
+                self._score_and_export(bar, "average", self.average.swapped_in(self.model))
+        self.save_checkpoint()
+
+    def _score_and_export(self, bar, weights: str, holding) -> None:
+        """Score the model while ``holding`` gives it ``weights`` ("last" -> valid.csv, "average"
+        -> valid_average.csv); export it to ``best/`` when it beats every earlier score."""
+        with holding:
             scores = self.validate()
             self._log({"step": self.step, "time/cpu_min": round(self.cpu_s / 60, 2), **scores},
-                      "valid")
+                      "valid" if weights == "last" else f"valid_{weights}")
             if scores["valid/select"] < self.best:
                 self.best = scores["valid/select"]
-                self.export(self.run_dir / "best", scores)
-            bar.write(f"step {self.step} ({self.cpu_s / 60:.1f} CPU-min): " + ", ".join(
-                f"{k.split('/', 1)[1]} {v:.3f}" for k, v in scores.items()))
-        self.save_checkpoint()
+                self.export(self.run_dir / "best", scores, weights)
+        bar.write(f"step {self.step} ({self.cpu_s / 60:.1f} CPU-min, {weights}): " + ", ".join(
+            f"{k.split('/', 1)[1]} {v:.3f}" for k, v in scores.items()))
 
     def run(self) -> None:
         """Train until ``steps`` (or the CPU budget) is reached. CPU time is counted over the
