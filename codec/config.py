@@ -35,6 +35,14 @@ class CodecConfig:
     bitrates: tuple[float, ...] = (1.5, 3.0, 6.0, 9.0)  # kbps trained by quantizer dropout
     code_dim: int = 16                    # codebook vector size; 0: dim (see quantize.py)
     kernel_factors: tuple[int, ...] = (2, 1)  # kernel / stride of each stage after the first
+    # beam width of the encoder's code search at each of ``bitrates`` (quantize.py ``search``;
+    # empty, or a bitrate not listed: 1, greedy). The decoder and the bitstream do not change.
+    search_beams: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if len(self.search_beams) > len(self.bitrates) or any(b < 1 for b in self.search_beams):
+            raise ValueError(f"search_beams {self.search_beams}: at most one width (>= 1) per "
+                             f"bitrate of {self.bitrates}")
 
     @classmethod
     def parse_fields(cls, items: list[str]) -> dict:
@@ -75,6 +83,20 @@ class CodecConfig:
 
     def kbps_per_codebook(self) -> float:
         return self.frame_rate * self.codebook_bits / 1000
+
+    def encoder_sizes(self) -> tuple[int, ...]:
+        """The ``K`` of each encoder graph: every bitrate's, and all levels."""
+        return tuple(sorted({self.codebooks_for(b) for b in self.bitrates} | {self.num_codebooks}))
+
+    def search_for(self, num_codebooks: int) -> tuple[int, int]:
+        """(levels searched, beam width) of the code search that serves ``num_codebooks``
+        codes: that of the smallest encoder size that has them, whose first rows are sent. With
+        a beam of 1 those rows are the codes of a search of only that many levels."""
+        if not 1 <= num_codebooks <= self.num_codebooks:
+            raise ValueError(f"num_codebooks must be in 1..{self.num_codebooks}")
+        size = min(k for k in self.encoder_sizes() if k >= num_codebooks)
+        beams = {self.codebooks_for(b): w for b, w in zip(self.bitrates, self.search_beams)}
+        return size, beams.get(size, 1)
 
     def codebooks_for(self, kbps: float) -> int:
         """Number of codebooks for a bitrate in kbps; it must be a whole number of codebooks."""

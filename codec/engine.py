@@ -6,9 +6,8 @@ A saved model folder holds three kinds of graph, each exported from the torch mo
 * ``encoder<K>``: waveform ``[1, 1, N * hop]`` -> codes ``[K, N]``, the encoder and the first
   ``K`` levels of the residual search in one call. One graph per bitrate's ``K`` (and all
   levels): searching levels that are not sent costs per-frame time, and so does a second call
-  per frame. All share one state layout, so a stream switches bitrate between frames; a
-  coarse-first search gives the same first codes at every ``K``, so any other ``K`` takes the
-  next larger graph's first rows;
+  per frame. All share one state layout, so a stream switches bitrate between frames; any
+  other ``K`` takes the first rows of the smallest larger graph (``CodecConfig.search_for``);
 * ``decoder``: codes ``[K, N]`` (any ``K``) -> waveform ``[1, 1, N * hop]``, ``delay`` late.
 
 ``N`` is free: a file runs a few calls per second of audio, a live stream one frame per call.
@@ -69,12 +68,6 @@ def load_graph(directory: str | Path, description: dict) -> FrameGraph:
                       tuple(tuple(s) for s in description["state_shapes"]))
 
 
-def encoder_sizes(config: CodecConfig) -> tuple[int, ...]:
-    """The ``K`` of each encoder graph: every bitrate's, and all levels."""
-    return tuple(sorted({config.codebooks_for(b) for b in config.bitrates}
-                        | {config.num_codebooks}))
-
-
 class Runner:
     """One graph's ONNX Runtime session, on one CPU thread (a frame is far too small to split,
     and a thread pool would only add wake-ups). ``dims`` fixes free dimensions by name (the live
@@ -101,7 +94,7 @@ class Engine:
     """A model as the runtime runs it: its config, id and synthesis delay, and its graphs.
 
     ``graphs(role)`` gives the graph of a role (``"encoder<K>"`` for each ``K`` of
-    ``encoder_sizes``, ``"decoder"``); each session is built the first time it is needed, one
+    ``CodecConfig.encoder_sizes``, ``"decoder"``); each session is built the first time it is needed, one
     for any number of frames and one for the live path's single frame.
     """
 
@@ -111,7 +104,6 @@ class Engine:
         self._graphs = graphs
         self._loaded: dict[str, FrameGraph] = {}
         self._runners: dict[tuple[str, bool], Runner] = {}
-        self._sizes = encoder_sizes(config)
 
     @property
     def hop(self) -> int:
@@ -132,9 +124,7 @@ class Engine:
 
     def encoder_role(self, num_codebooks: int) -> str:
         """The encoder graph that serves ``K`` codes: the smallest that searches at least ``K``."""
-        if not 1 <= num_codebooks <= self.config.num_codebooks:
-            raise ValueError(f"num_codebooks must be in 1..{self.config.num_codebooks}")
-        return f"encoder{min(s for s in self._sizes if s >= num_codebooks)}"
+        return f"encoder{self.config.search_for(num_codebooks)[0]}"
 
 
 def load_engine(directory: str | Path | None = None) -> Engine:

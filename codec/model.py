@@ -76,7 +76,8 @@ class Codec(nn.Module):
         k = self.config.num_codebooks if num_codebooks is None else num_codebooks
         if wav.shape[-1] == 0:
             return torch.zeros(wav.shape[0], k, 0, dtype=torch.long)
-        return self.quantizer.encode(self.encoder(self.pad(wav)), k)
+        levels, beam = self.config.search_for(k) if k else (0, 1)
+        return self.quantizer.encode(self.encoder(self.pad(wav)), levels, beam)[:, :k]
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, length: int | None = None) -> torch.Tensor:

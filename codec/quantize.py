@@ -196,18 +196,52 @@ class ResidualVQ(nn.Module):
                                torch.stack(perplexities))
 
     @torch.no_grad()
-    def encode(self, z: torch.Tensor, num_codebooks: int) -> torch.Tensor:
-        """Latents [B, D, T] -> codes [B, K, T] from the first ``num_codebooks`` levels."""
+    def encode(self, z: torch.Tensor, num_codebooks: int, beam: int = 1) -> torch.Tensor:
+        """Latents [B, D, T] -> codes [B, K, T] from the first ``num_codebooks`` levels (``search``
+        with ``beam``)."""
         b, d, t = z.shape
-        residual = z.transpose(1, 2).reshape(-1, d)
-        codes = []
-        for level in self.levels[:num_codebooks]:
-            idx = level.nearest(residual)
-            residual = residual - level.lookup(idx)
-            codes.append(idx)
-        if not codes:
-            return z.new_zeros(b, 0, t, dtype=torch.long)
-        return torch.stack(codes, 0).reshape(-1, b, t).transpose(0, 1)
+        codes = self.search(z.transpose(1, 2).reshape(-1, d), num_codebooks, beam)
+        return codes.reshape(-1, b, t).transpose(0, 1)
+
+    def search(self, flat: torch.Tensor, num_codebooks: int, beam: int = 1) -> torch.Tensor:
+        """Codes [K, N] of latents ``flat`` [N, D], coarse first.
+
+        ``beam`` 1 is greedy: each level takes the code nearest to what the earlier ones left.
+        A wider beam keeps the ``beam`` best partial sums from level to level and returns the
+        best at the last one: the same bitstream, a closer sum (the codes' effect on the decoder
+        is not searched, only the latent distance). Each vector is searched on its own, so a
+        stream's codes do not depend on how its frames are batched.
+        """
+        levels = self.levels[:num_codebooks]
+        if not levels:
+            return flat.new_zeros(0, flat.shape[0], dtype=torch.long)
+        if beam == 1:
+            codes = []
+            for level in levels:
+                idx = level.nearest(flat)
+                flat = flat - level.lookup(idx)
+                codes.append(idx)
+            # one Concat and a Reshape: in an exported graph, stacking adds an Unsqueeze per level
+            return torch.cat(codes).reshape(len(codes), -1)
+        d = flat.shape[1]
+        residual, width = flat[:, None], 1                             # [N, W, D], W = 1 first
+        steps = []                                 # per level: (candidate it extends, its code)
+        for i, level in enumerate(levels):
+            book = level.codebook                                      # [C, code_dim]
+            # |r - c|^2 = |r|^2 - 2 r.c + |c|^2; here |r|^2 differs between the candidates
+            dist = (residual * residual).sum(-1, keepdim=True) \
+                - 2 * level.to_code_space(residual) @ book.t() + (book * book).sum(-1)
+            width = 1 if i == len(levels) - 1 else min(beam, width * book.shape[0])
+            best = dist.flatten(1).topk(width, largest=False).indices  # [N, width]
+            parent, idx = best // book.shape[0], best % book.shape[0]
+            residual = residual.gather(1, parent[..., None].expand(-1, -1, d)) - level.lookup(idx)
+            steps.append((parent, idx))
+        codes, pick = [], None                    # back from the best sum at the last level
+        for parent, idx in reversed(steps):
+            code, pick = (idx, parent) if pick is None else (idx.gather(1, pick), parent.gather(1, pick))
+            codes.append(code)
+        # one Concat and a Reshape, as above
+        return torch.cat(codes[::-1], 1).t().reshape(len(codes), -1)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes [B, K, T] (any K up to ``num_codebooks``) -> latents [B, D, T]."""

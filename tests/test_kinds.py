@@ -30,7 +30,8 @@ TINY_KINDS = {
                         encoder_blocks=1, decoder_blocks=2),
 }
 # every kind, and its variants that change what the graphs compute
-TINY_MODELS = {**TINY_KINDS, "spectral-int8": replace(TINY_KINDS["spectral"], int8=True)}
+TINY_MODELS = {**TINY_KINDS, "spectral-int8": replace(TINY_KINDS["spectral"], int8=True),
+               "spectral-beam": replace(TINY_KINDS["spectral"], search_beams=(4, 4, 4, 2))}
 BACKENDS = ["eager", "onnxruntime"]
 
 

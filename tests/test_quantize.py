@@ -1,5 +1,6 @@
 """Residual VQ: no collapse (k-means init, EMA, dead-code restart) and gradients done right."""
 
+import pytest
 import torch
 
 from codec.model import CodecConfig, build_codec
@@ -126,3 +127,52 @@ def test_low_dimensional_model_saves_loads_and_streams(tmp_path):
         dec = StreamDecoder(loaded, backend=backend)
         out = np.concatenate([dec._run(c).copy() for c in codes[0].numpy().T])  # _run: a view
         np.testing.assert_allclose(out, offline, atol=1e-4, err_msg=backend)
+
+
+def _trained_rvq(code_dim=0):
+    torch.manual_seed(0)
+    rvq = ResidualVQ(dim=8, num_codebooks=3, codebook_size=16, code_dim=code_dim).train()
+    rvq(torch.randn(4, 8, 50))  # k-means and the principal axes from this batch
+    return rvq.eval()
+
+
+def _error(rvq, x, codes):
+    return ((x - sum(rvq.levels[i].lookup(c) for i, c in enumerate(codes))) ** 2).sum(-1)
+
+
+def test_a_beam_as_wide_as_every_combination_finds_the_nearest_sum():
+    for code_dim in (0, 4):
+        rvq = _trained_rvq(code_dim)
+        x = torch.randn(40, 8)
+        grid = torch.cartesian_prod(*[torch.arange(16)] * 3)          # every code triple
+        sums = sum(rvq.levels[i].lookup(grid[:, i]) for i in range(3))  # [4096, 8]
+        optimum = torch.cdist(x, sums).pow(2).min(-1).values
+        beam = rvq.search(x, 3, beam=16 * 16)
+        torch.testing.assert_close(_error(rvq, x, beam), optimum, rtol=1e-4, atol=1e-4)
+        greedy = rvq.search(x, 3)
+        assert _error(rvq, x, greedy).mean() > _error(rvq, x, rvq.search(x, 3, beam=4)).mean()
+
+
+def test_a_beam_search_codes_each_vector_on_its_own():
+    rvq = _trained_rvq()
+    x = torch.randn(30, 8)
+    together = rvq.search(x, 3, beam=4)
+    alone = torch.cat([rvq.search(x[i:i + 1], 3, beam=4) for i in range(30)], 1)
+    assert together.shape == (3, 30) and torch.equal(together, alone)
+    assert rvq.search(x, 0, beam=4).shape == (0, 30)
+
+
+def test_search_beams_in_the_config_reach_the_encoder():
+    config = CodecConfig(channels=8, dim=16, code_dim=4, search_beams=(1, 8))
+    assert config.encoder_sizes() == (3, 6, 12, 18)
+    assert [config.search_for(k) for k in (1, 3, 4, 6, 7, 18)] == \
+        [(3, 1), (3, 1), (6, 8), (6, 8), (12, 1), (18, 1)]
+    model = build_codec(config).eval()
+    wav = torch.randn(1, 1, 3200) * 0.1
+    z = model.encoder(model.pad(wav))
+    six = model.encode(wav, 6)
+    assert torch.equal(six, model.quantizer.encode(z, 6, beam=8))
+    assert torch.equal(model.encode(wav, 4), six[:, :4])  # as the runtime: the 6-code graph's rows
+    for bad in ((0,), (1, 1, 1, 1, 1)):
+        with pytest.raises(ValueError):
+            CodecConfig(search_beams=bad)

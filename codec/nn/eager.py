@@ -37,7 +37,8 @@ class EagerEncoder:
     def codes(self, wav: np.ndarray, num_codebooks: int, live: bool = False) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)).view(1, 1, -1)
         z = self.model.encoder.step(x, self.state)
-        return self.model.quantizer.encode(z, num_codebooks)[0].numpy()
+        levels, beam = self.model.config.search_for(num_codebooks)
+        return self.model.quantizer.encode(z, levels, beam)[0, :num_codebooks].numpy()
 
 
 class EagerDecoder:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..engine import FrameGraph, encoder_sizes
+from ..engine import FrameGraph
 
 OPSET = 17
 EXAMPLE_FRAMES = 2  # traced with two frames, so that no frame axis is taken for a constant 1
@@ -57,22 +57,17 @@ def _with_leaves(template: Any, leaves: list[torch.Tensor]) -> Any:
 
 class _EncoderStep(nn.Module):
     """Waveform ``[1, 1, N * hop]`` -> codes ``[K, N]``: the encoder's step, then the
-    quantizer's own coarse-first search of its first ``K`` levels."""
+    quantizer's own coarse-first search of its first ``K`` levels (its beam from the config)."""
 
     def __init__(self, model: nn.Module, num_codebooks: int):
         super().__init__()
-        self.encoder, self.levels = model.encoder, model.quantizer.levels[:num_codebooks]
+        self.encoder, self.quantizer, self.k = model.encoder, model.quantizer, num_codebooks
+        self.beam = model.config.search_for(num_codebooks)[1]
 
     def forward(self, wav: torch.Tensor, *leaves: torch.Tensor):
         state = _with_leaves(self.encoder.init_state(1), list(leaves))
-        residual = self.encoder.step(wav, state)[0].t()  # [N, dim]
-        codes = []
-        for level in self.levels:
-            idx = level.nearest(residual)
-            residual = residual - level.lookup(idx)
-            codes.append(idx)
-        # one Concat of the 1-D code rows and a Reshape: stacking adds an Unsqueeze per level
-        return (torch.cat(codes).reshape(len(codes), -1), *state_leaves(state))
+        codes = self.quantizer.search(self.encoder.step(wav, state)[0].t(), self.k, self.beam)
+        return (codes, *state_leaves(state))
 
 
 class _DecoderStep(nn.Module):
@@ -150,7 +145,7 @@ def graph_for(model: nn.Module, role: str) -> FrameGraph:
 
 
 def graph_roles(model: nn.Module) -> list[str]:
-    return [*(f"encoder{k}" for k in encoder_sizes(model.config)), "decoder"]
+    return [*(f"encoder{k}" for k in model.config.encoder_sizes()), "decoder"]
 
 
 def save_graphs(model: nn.Module, directory: str | Path) -> dict:
