@@ -63,7 +63,10 @@ def main() -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     for f in fields(TrainConfig):
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+        kind = type(f.default)
+        if kind is tuple:  # comma-separated integers
+            kind = lambda v: tuple(int(x) for x in v.split(","))  # noqa: E731
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

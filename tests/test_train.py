@@ -1,6 +1,7 @@
 """Training: data pipeline, a few steps on a tiny model, resume from checkpoint, export."""
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
@@ -183,3 +184,13 @@ def test_training_with_a_weight_average_scores_it_and_resumes_it(tmp_path):
         assert torch.equal(again.average.average[n], t), n
     exported = load_model(run / "best")
     assert exported.config == TINY
+
+
+def test_compressed_loss_takes_longer_windows():
+    from codec.train.losses import CompressedSpectralLoss
+    loss = CompressedSpectralLoss(16000, (320, 640, 1280, 2560))
+    x = torch.randn(2, 1, 16000) * 0.1
+    terms = loss(x + 0.01 * torch.randn_like(x), x)
+    assert all(torch.isfinite(v) and v > 0 for v in terms.values())
+    with pytest.raises(ValueError):
+        CompressedSpectralLoss(16000, (320,) * 6)

@@ -65,6 +65,7 @@ class TrainConfig:
     recon_loss: str = "mrstft"    # "mrstft": log-mel + STFT convergence and log-magnitude at
                                   # 256-2048; "compressed": log-mel + compressed magnitude and
                                   # complex MSE at 1-4 frames (``cmag_weight``, ``cplx_weight``)
+    cspec_frames: tuple[int, ...] = (1, 2, 4)  # "compressed": its STFT windows, in frames
     ema: float = 0.0              # > 0: also keep a moving average of the weights (this decay
                                   # per step), scored beside them and exported when better
 
@@ -107,8 +108,9 @@ class Trainer:
         mc = self.model.config
         if cfg.recon_loss not in ("mrstft", "compressed"):
             raise ValueError(f"recon_loss must be 'mrstft' or 'compressed', not {cfg.recon_loss!r}")
-        self.loss = (MultiResolutionSpectralLoss if cfg.recon_loss == "mrstft"
-                     else CompressedSpectralLoss)(mc.sample_rate).to(self.device)
+        self.loss = (MultiResolutionSpectralLoss(mc.sample_rate) if cfg.recon_loss == "mrstft"
+                     else CompressedSpectralLoss(mc.sample_rate, tuple(
+                         m * mc.hop for m in cfg.cspec_frames))).to(self.device)
         self.coef_loss = TransformCoefficientLoss(mc.transform, mc.hop).to(self.device) \
             if cfg.coef_weight else None
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),

@@ -60,11 +60,13 @@ class CompressedSpectralLoss(nn.Module):
     all three terms, half the cost of a separate mel loss).
     """
 
-    def __init__(self, sample_rate: int = SHIPPED.sample_rate, fft_sizes=None, n_mels=(40, 64, 80),
-                 power: float = 0.3, eps: float = 1e-7):
+    def __init__(self, sample_rate: int = SHIPPED.sample_rate, fft_sizes=None,
+                 n_mels=(40, 64, 80, 128, 160), power: float = 0.3, eps: float = 1e-7):
         super().__init__()
         if fft_sizes is None:  # 1, 2 and 4 frames of the shipped model
             fft_sizes = tuple(m * SHIPPED.hop for m in (1, 2, 4))
+        if len(fft_sizes) > len(n_mels):
+            raise ValueError(f"{len(fft_sizes)} STFT sizes but mel band counts for {len(n_mels)}")
         self.fft_sizes, self.power, self.eps = tuple(fft_sizes), power, eps
         for n_fft, mels in zip(self.fft_sizes, n_mels):
             self.register_buffer(f"win{n_fft}", torch.hann_window(n_fft), persistent=False)
