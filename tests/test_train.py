@@ -184,6 +184,12 @@ def test_training_with_a_weight_average_scores_it_and_resumes_it(tmp_path):
         assert torch.equal(again.average.average[n], t), n
     exported = load_model(run / "best")
     assert exported.config == TINY
+    # a run without an average that turns it on starts it from its own weights, not the first
+    plain = tmp_path / "plain"
+    Trainer(plain, corpus, corpus, TrainConfig(**{**cfg.__dict__, "ema": 0.0}), TINY).run()
+    late = Trainer(plain, corpus, corpus, TrainConfig(**{**cfg.__dict__, "steps": 3}), TINY)
+    for n, p in late.model.named_parameters():
+        assert torch.equal(late.average.average[n], p), n
 
 
 def test_compressed_loss_takes_longer_windows():

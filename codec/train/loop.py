@@ -166,8 +166,11 @@ class Trainer:
         if self.disc is not None and "disc" in state:
             self.disc.load_state_dict(state["disc"])
             self.opt_d.load_state_dict(state["disc_optimizer"])
-        if self.average is not None and "average" in state:
-            self.average.load_state_dict(state["average"])
+        if self.average is not None:  # a run that turns the average on starts it here
+            if "average" in state:
+                self.average.load_state_dict(state["average"])
+            else:
+                self.average = WeightAverage(self.model, self.cfg.ema)
         self.gen.set_state(state["generator"])
         self.step, self.best = int(state["step"]), float(state["best"])
         self.cpu_s = float(state.get("cpu_s", 0.0))
