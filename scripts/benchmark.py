@@ -4,7 +4,7 @@ All on one thread (ONNX Runtime sessions and ``torch.set_num_threads(1)``, TFLit
 ``num_threads=1``, offline runs pinned to CPU 0 with ``taskset -c 0``):
 
 (a) streaming: per-frame ``StreamEncoder.encode`` and ``StreamDecoder.decode`` times over about
-    30 s of speech at 6 kbps (median and p99, after a 1 s warm-up on other instances), for the
+    30 s of speech at 6 kbps (`--kbps`; median and p99, after a 1 s warm-up on other instances), for the
     runtime (the shipped graphs on ONNX Runtime) and the eager torch modules, and the same for
     Lyra v2 at 6 kbps (encoder + quantizer encode; quantizer decode + LyraGAN). The systems take
     turns every 0.5 s of speech over 3 passes, so the ratios compare them under the same load;
@@ -50,7 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 import codec
 from codec.audio import list_audio_files
-from codec.evaluation.peers import FRAME, SAMPLE_RATE, LyraPeer, OpusPeer, to_int16
+from codec.evaluation.peers import (FRAME, LYRA_QUANTIZERS, SAMPLE_RATE, LyraPeer, OpusPeer,
+                                   to_int16)
 
 MANIFEST = ROOT.parent / "shared" / "data" / "eval.tsv"
 SAMPLES = ROOT / "samples"
@@ -93,14 +94,14 @@ def time_frames(encode, decode, frames: np.ndarray, enc: list, dec: list) -> Non
         dec.append(t2 - t1)
 
 
-def codec_stream(model=None, backend: str = "auto"):
-    enc = codec.StreamEncoder(model, bitrate=KBPS, backend=backend)
+def codec_stream(model=None, backend: str = "auto", kbps: float = KBPS):
+    enc = codec.StreamEncoder(model, bitrate=kbps, backend=backend)
     dec = codec.StreamDecoder(model, backend=backend)
     return enc.encode, dec.decode
 
 
-def lyra_stream():
-    peer = LyraPeer(KBPS)  # fresh interpreters: one set per stream
+def lyra_stream(kbps: float = KBPS):
+    peer = LyraPeer(kbps)  # fresh interpreters: one set per stream
     return peer.encode_frame, peer.decode_packet
 
 
@@ -115,17 +116,20 @@ def codec_systems(model, candidates: dict | None = None) -> dict:
 
 
 def streaming(model, speech: np.ndarray, rounds: int = 3, chunk: int = 25,
-              candidates: dict | None = None) -> dict:
-    """Per-frame times of each system over ``rounds`` passes of ``speech``. The systems take
-    turns every ``chunk`` frames (0.5 s), each on its own stream, so a slow spell of this shared
-    machine falls on all of them alike; medians over all frames."""
+              candidates: dict | None = None, kbps: float = KBPS) -> dict:
+    """Per-frame times of each system over ``rounds`` passes of ``speech``, this codec at
+    ``kbps`` and Lyra v2 at its nearest rate. The systems take turns every ``chunk`` frames
+    (0.5 s), each on its own stream, so a slow spell of this shared machine falls on all of them
+    alike; medians over all frames."""
     frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
     warmup = frames[: SAMPLE_RATE // FRAME]
-    results = {"frames": len(frames), "rounds": rounds}
-    systems = {name: (lambda m=m, b=b: codec_stream(m, b), frames)
+    results = {"frames": len(frames), "rounds": rounds, "kbps": kbps}
+    systems = {name: (lambda m=m, b=b: codec_stream(m, b, kbps), frames)
                for name, (m, b) in codec_systems(model, candidates).items()}
     if LyraPeer.is_available():
-        systems["Lyra v2"] = (lyra_stream, to_int16(frames))
+        lyra_kbps = min(LYRA_QUANTIZERS, key=lambda r: abs(r - kbps))
+        systems["Lyra v2"] = (lambda: lyra_stream(lyra_kbps), to_int16(frames))
+        results["lyra_kbps"] = lyra_kbps
     times = {name: ([], []) for name in systems}
     for name, (make, data) in systems.items():
         time_frames(*make(), data[: len(warmup)], [], [])
@@ -251,7 +255,8 @@ def report(res: dict) -> str:
     out = []
     s = res["streaming"]
     codecs = [n for n in s if n.startswith("This codec")]
-    out += [f"## Streaming, {KBPS} kbps, one thread, {s['frames']} frames of 20 ms x "
+    lyra = f", Lyra v2 at {s['lyra_kbps']:g}" if "lyra_kbps" in s else ""
+    out += [f"## Streaming, {s['kbps']:g} kbps{lyra}, one thread, {s['frames']} frames of 20 ms x "
             f"{s['rounds']} rounds\n",
             "| system | encode median ms | encode p99 ms | decode median ms | decode p99 ms "
             "| enc+dec median ms | x real time |", "|---|---:|---:|---:|---:|---:|---:|"]
@@ -327,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     parser.add_argument("--candidate", type=Path, action="append", default=[], metavar="DIR",
                         help="also time this saved model's stream on the runtime (repeatable)")
+    parser.add_argument("--kbps", type=float, default=KBPS,
+                        help=f"bitrate of the streaming runs (default {KBPS}; Lyra v2 at its "
+                             "nearest rate)")
     args = parser.parse_args(argv)
 
     import torch
@@ -348,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     model = codec.load_model()
     candidates = {str(d): codec.load_model(d) for d in args.candidate}
     with torch.inference_mode():
-        res = {"kbps": KBPS, "streaming": streaming(model, speech, candidates=candidates)}
+        res = {"kbps": KBPS, "streaming": streaming(model, speech, candidates=candidates,
+                                                     kbps=args.kbps)}
         res["latency"] = latency(speech)
     if not args.skip_offline:
         res["offline"] = offline(speech, args.hours, opus)
