@@ -65,6 +65,18 @@ class CodecConfig:
         return changes
 
     @classmethod
+    def split_fields(cls, text: str) -> list[str]:
+        """``"a=1,b=2,3,c=x"`` -> ``["a=1", "b=2,3", "c=x"]``: a piece without ``=`` continues
+        the previous field's tuple."""
+        items: list[str] = []
+        for piece in text.split(","):
+            if "=" in piece or not items:
+                items.append(piece)
+            else:
+                items[-1] += "," + piece
+        return items
+
+    @classmethod
     def from_dict(cls, d: dict) -> "CodecConfig":
         known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in known.items()})

@@ -9,6 +9,7 @@ WB-PESQ, STOI, SI-SDR, log-mel distance and the output level minus the input lev
 Each model runs offline (``Codec.encode`` / ``Codec.decode``, aligned and as long as the input).
 
     python scripts/compare_models.py codec/weights runs/bake-stft/best --json out/heldout.json
+    python scripts/compare_models.py checkpoints/spec23i8 checkpoints/spec23i8:search_beams=8,4
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import torch
 from torchaudio import functional as AF
 
 from codec.evaluation.metrics import score
-from codec.model import load_model
 from codec.train.data import list_utterances, split_by_speaker
+from codec.train.transplant import load_variant
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +78,8 @@ def run_model(model, clips: dict[str, list[np.ndarray]], rate: int) -> list[dict
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("models", nargs="+", type=Path, help="saved model directories")
+    p.add_argument("models", nargs="+", help="saved model directories, or DIR:field=value,... "
+                   "(that config, the folder's weights where they fit; train/transplant.py)")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/train.tsv")
     p.add_argument("--holdout", type=float, default=0.05)
     p.add_argument("--files", type=int, default=24)
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     files = heldout_files(args.data, args.holdout, args.files)
     if not files:
         p.error(f"no held-out utterances of 2-10 s in {args.data}")
-    rate = load_model(args.models[0]).config.sample_rate
+    rate = load_variant(args.models[0]).config.sample_rate
     wide = []
     for f in files:
         wav, sr = sf.read(str(f), dtype="float32", always_2d=True)
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     results = {}
     for directory in args.models:
-        model = load_model(directory)
+        model = load_variant(directory)
         name = f"{directory} ({model.model_id.hex()[:8]})"
         results[name] = run_model(model, clips, rate)
         for r in results[name]:

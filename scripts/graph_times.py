@@ -16,26 +16,10 @@ Only the graphs: ``scripts/benchmark.py --candidate`` times whole streams beside
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 
 import numpy as np
-
-
-def model_for(spec: str):
-    from codec.config import CodecConfig
-    from codec.model import build_codec, load_model
-    from codec.train.transplant import transplant
-
-    folder, _, changes = spec.partition(":")
-    model = load_model(folder)
-    if not changes:
-        return model.eval()
-    fields = CodecConfig.parse_fields(changes.split(","))
-    reshaped = build_codec(dataclasses.replace(model.config, **fields))
-    transplant(model, reshaped)
-    return reshaped.eval()
 
 
 def live_calls(model, kbps: float) -> dict:
@@ -68,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
     torch.set_num_threads(1)
-    calls = {spec: live_calls(model_for(spec), args.kbps) for spec in args.models}
+    from codec.train.transplant import load_variant
+
+    calls = {spec: live_calls(load_variant(spec), args.kbps) for spec in args.models}
     times = {(spec, role): [] for spec in calls for role in ("encoder", "decoder")}
     for _ in range(args.rounds):
         for spec, roles in calls.items():

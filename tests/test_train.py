@@ -1,5 +1,7 @@
 """Training: data pipeline, a few steps on a tiny model, resume from checkpoint, export."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -200,3 +202,15 @@ def test_compressed_loss_takes_longer_windows():
     assert all(torch.isfinite(v) and v > 0 for v in terms.values())
     with pytest.raises(ValueError):
         CompressedSpectralLoss(16000, (320,) * 6)
+
+
+def test_a_variant_of_a_saved_model_keeps_its_weights(tmp_path):
+    from codec.config import CodecConfig
+    from codec.model import build_codec, save_model
+    from codec.train.transplant import load_variant
+    assert CodecConfig.split_fields("search_beams=8,4,int8=true") == ["search_beams=8,4", "int8=true"]
+    save_model(build_codec(TINY).eval(), tmp_path)
+    plain, variant = load_variant(str(tmp_path)), load_variant(f"{tmp_path}:search_beams=4,2")
+    assert variant.config == replace(TINY, search_beams=(4, 2)) and plain.config == TINY
+    for (n, a), (_, b) in zip(plain.state_dict().items(), variant.state_dict().items()):
+        assert torch.equal(a, b), n

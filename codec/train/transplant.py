@@ -15,7 +15,23 @@ from __future__ import annotations
 
 import torch
 
-from ..model import Codec
+import dataclasses
+
+from ..model import Codec, CodecConfig, build_codec, load_model
+
+
+def load_variant(spec: str) -> Codec:
+    """A saved model folder, or ``DIR:field=value,...``: the folder's model with those config
+    changes, its weights copied wherever they fit (``transplant``), in eval mode. For example
+    ``checkpoints/spec23i8:decoder_blocks=4`` or ``codec/weights:search_beams=8,4``."""
+    folder, _, changes = spec.partition(":")
+    model = load_model(folder)
+    if not changes:
+        return model.eval()
+    fields = CodecConfig.parse_fields(CodecConfig.split_fields(changes))
+    variant = build_codec(dataclasses.replace(model.config, **fields))
+    transplant(model, variant)
+    return variant.eval()
 
 
 def transplant(src: Codec, dst: Codec) -> list[str]:
