@@ -100,13 +100,23 @@ class CodecConfig:
         """The ``K`` of each encoder graph: every bitrate's, and all levels."""
         return tuple(sorted({self.codebooks_for(b) for b in self.bitrates} | {self.num_codebooks}))
 
-    def search_for(self, num_codebooks: int) -> tuple[int, int]:
-        """(levels searched, beam width) of the code search that serves ``num_codebooks``
-        codes: that of the smallest encoder size that has them, whose first rows are sent. With
-        a beam of 1 those rows are the codes of a search of only that many levels."""
+    def _check_codebooks(self, num_codebooks: int) -> None:
         if not 1 <= num_codebooks <= self.num_codebooks:
             raise ValueError(f"num_codebooks must be in 1..{self.num_codebooks}")
-        size = min(k for k in self.encoder_sizes() if k >= num_codebooks)
+
+    def encoder_size_for(self, num_codebooks: int) -> int:
+        """The encoder graph that serves ``num_codebooks`` codes: the smallest that has them."""
+        self._check_codebooks(num_codebooks)
+        return min(k for k in self.encoder_sizes() if k >= num_codebooks)
+
+    def search_for(self, num_codebooks: int) -> tuple[int, int]:
+        """(levels searched, beam width) of the code search that serves ``num_codebooks``
+        codes: that of their encoder graph, whose first rows are sent. Without beams this is a
+        greedy search of only those levels (the same first rows)."""
+        if not self.search_beams:
+            self._check_codebooks(num_codebooks)
+            return num_codebooks, 1
+        size = self.encoder_size_for(num_codebooks)
         beams = {self.codebooks_for(b): w for b, w in zip(self.bitrates, self.search_beams)}
         return size, beams.get(size, 1)
 

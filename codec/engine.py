@@ -7,7 +7,7 @@ A saved model folder holds three kinds of graph, each exported from the torch mo
   ``K`` levels of the residual search in one call. One graph per bitrate's ``K`` (and all
   levels): searching levels that are not sent costs per-frame time, and so does a second call
   per frame. All share one state layout, so a stream switches bitrate between frames; any
-  other ``K`` takes the first rows of the smallest larger graph (``CodecConfig.search_for``);
+  other ``K`` takes the first rows of the smallest larger graph (``CodecConfig.encoder_size_for``);
 * ``decoder``: codes ``[K, N]`` (any ``K``) -> waveform ``[1, 1, N * hop]``, ``delay`` late.
 
 ``N`` is free: a file runs a few calls per second of audio, a live stream one frame per call.
@@ -124,7 +124,7 @@ class Engine:
 
     def encoder_role(self, num_codebooks: int) -> str:
         """The encoder graph that serves ``K`` codes: the smallest that searches at least ``K``."""
-        return f"encoder{self.config.search_for(num_codebooks)[0]}"
+        return f"encoder{self.config.encoder_size_for(num_codebooks)}"
 
 
 def load_engine(directory: str | Path | None = None) -> Engine:

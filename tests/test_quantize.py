@@ -167,6 +167,8 @@ def test_search_beams_in_the_config_reach_the_encoder():
     assert config.encoder_sizes() == (3, 6, 12, 18)
     assert [config.search_for(k) for k in (1, 3, 4, 6, 7, 18)] == \
         [(3, 1), (3, 1), (6, 8), (6, 8), (12, 1), (18, 1)]
+    greedy = CodecConfig()
+    assert greedy.search_for(4) == (4, 1) and greedy.encoder_size_for(4) == 6
     model = build_codec(config).eval()
     wav = torch.randn(1, 1, 3200) * 0.1
     z = model.encoder(model.pad(wav))
