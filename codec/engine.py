@@ -94,8 +94,8 @@ class Engine:
     """A model as the runtime runs it: its config, id and synthesis delay, and its graphs.
 
     ``graphs(role)`` gives the graph of a role (``"encoder<K>"`` for each ``K`` of
-    ``CodecConfig.encoder_sizes``, ``"decoder"``); each session is built the first time it is needed, one
-    for any number of frames and one for the live path's single frame.
+    ``CodecConfig.encoder_sizes``, ``"decoder"``); each session is built the first time it is
+    needed, one for any number of frames and one for the live path's single frame.
     """
 
     def __init__(self, config: CodecConfig, model_id: bytes, delay: int,

@@ -238,8 +238,10 @@ class ResidualVQ(nn.Module):
             steps.append((parent, idx))
         codes, pick = [], None                    # back from the best sum at the last level
         for parent, idx in reversed(steps):
-            code, pick = (idx, parent) if pick is None else (idx.gather(1, pick), parent.gather(1, pick))
-            codes.append(code)
+            if pick is not None:
+                idx, parent = idx.gather(1, pick), parent.gather(1, pick)
+            codes.append(idx)
+            pick = parent
         # one Concat and a Reshape, as above
         return torch.cat(codes[::-1], 1).t().reshape(len(codes), -1)
 
