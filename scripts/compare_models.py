@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     files = heldout_files(args.data, args.holdout, args.files)
     if not files:
         p.error(f"no held-out utterances of 2-10 s in {args.data}")
-    rate = load_variant(args.models[0]).config.sample_rate
+    models = {spec: load_variant(spec) for spec in args.models}
+    rate = next(iter(models.values())).config.sample_rate
     wide = []
     for f in files:
         wav, sr = sf.read(str(f), dtype="float32", always_2d=True)
@@ -101,9 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| model | kbps | band | WB-PESQ | STOI | SI-SDR dB | log-mel | level dB | abs level dB |")
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     results = {}
-    for directory in args.models:
-        model = load_variant(directory)
-        name = f"{directory} ({model.model_id.hex()[:8]})"
+    for spec, model in models.items():
+        name = f"{spec} ({model.model_id.hex()[:8]})"
         results[name] = run_model(model, clips, rate)
         for r in results[name]:
             print(f"| {name} | {r['kbps']:g} | {r['band']} | {r['pesq']:.3f} | {r['stoi']:.3f} | "

@@ -64,7 +64,8 @@ class TrainConfig:
                                   # probability proportional to bitrate_decay ** i (1: uniform)
     recon_loss: str = "mrstft"    # "mrstft": log-mel + STFT convergence and log-magnitude at
                                   # 256-2048; "compressed": log-mel + compressed magnitude and
-                                  # complex MSE at 1-4 frames (``cmag_weight``, ``cplx_weight``)
+                                  # complex MSE at ``cspec_frames`` (``cmag_weight``,
+                                  # ``cplx_weight``)
     cspec_frames: tuple[int, ...] = (1, 2, 4)  # "compressed": its STFT windows, in frames
     ema: float = 0.0              # > 0: also keep a moving average of the weights (this decay
                                   # per step), scored beside them and exported when better

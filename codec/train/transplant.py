@@ -13,9 +13,9 @@ Used by ``--init-from`` when the new config differs from the saved model's (for 
 
 from __future__ import annotations
 
-import torch
-
 import dataclasses
+
+import torch
 
 from ..model import Codec, CodecConfig, build_codec, load_model
 
