@@ -25,6 +25,8 @@ class CodecConfig:
     expansion: int = 2                    # MLP width / block width
     kernel: int = 5                       # depthwise kernel, in frames
     int8: bool = False                    # 8-bit weights and inputs in the layers (nn/int8.py)
+    long_window: int = 0                  # encoder: a longer analysis frame (samples; 0: none)
+    long_window_hz: int = 1000            # its bins up to this frequency
     # SEANet kind (``nn/seanet.py``)
     channels: int = 48                    # first stage; doubles at each later stage
     ratios: tuple[int, ...] = (8, 5, 8)   # product = samples per frame

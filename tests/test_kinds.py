@@ -31,7 +31,8 @@ TINY_KINDS = {
 }
 # every kind, and its variants that change what the graphs compute
 TINY_MODELS = {**TINY_KINDS, "spectral-int8": replace(TINY_KINDS["spectral"], int8=True),
-               "spectral-beam": replace(TINY_KINDS["spectral"], search_beams=(4, 4, 4, 2))}
+               "spectral-beam": replace(TINY_KINDS["spectral"], search_beams=(4, 4, 4, 2)),
+               "spectral-long": replace(TINY_KINDS["spectral"], long_window=960)}
 BACKENDS = ["eager", "onnxruntime"]
 
 

@@ -214,3 +214,17 @@ def test_a_variant_of_a_saved_model_keeps_its_weights(tmp_path):
     assert variant.config == replace(TINY, search_beams=(4, 2)) and plain.config == TINY
     for (n, a), (_, b) in zip(plain.state_dict().items(), variant.state_dict().items()):
         assert torch.equal(a, b), n
+
+
+def test_an_encoder_grown_a_long_window_starts_as_the_model_it_came_from(tmp_path):
+    from codec.model import build_codec, save_model
+    from codec.train.transplant import load_variant
+    torch.manual_seed(0)
+    tiny = replace(TINY, encoder="spectral", decoder="spectral", hop_size=320, width=16,
+                   encoder_blocks=1, decoder_blocks=1)
+    save_model(build_codec(tiny).eval(), tmp_path)
+    plain, grown = load_variant(str(tmp_path)), load_variant(f"{tmp_path}:long_window=640")
+    assert grown.encoder.net.inp.weight.shape[1] > plain.encoder.net.inp.weight.shape[1]
+    x = torch.randn(1, 1, 8 * 320) * 0.1
+    with torch.no_grad():
+        assert torch.allclose(grown.encoder(x), plain.encoder(x), atol=1e-6)

@@ -30,7 +30,8 @@ ENCODERS: dict[str, Builder] = {
     "seanet": lambda c: SEANetEncoder(c.channels, c.ratios, c.dim, c.dilations,
                                       c.kernel_factors),
     "spectral": lambda c: SpectralEncoder(c.hop, c.dim, c.transform, c.width, c.encoder_blocks,
-                                          c.expansion, c.kernel, c.int8),
+                                          c.expansion, c.kernel, c.int8, c.long_window,
+                                          c.long_window_hz, c.sample_rate),
 }
 DECODERS: dict[str, Builder] = {
     "seanet": lambda c: SEANetDecoder(c.channels, c.ratios, c.dim, c.dilations,

@@ -16,6 +16,11 @@ window on both sides (its square sums to one at 50 % overlap), the MDCT with the
 With ``int8`` (``CodecConfig.int8``), every pointwise layer has 8-bit weights and inputs
 (``int8.py``): a quarter of the bytes to read per frame.
 
+With ``long_window`` (``CodecConfig.long_window``), the encoder also sees one longer analysis
+frame per latent frame (``LowBandAnalysis``), ending at the frame's last sample: its bins below
+``long_window_hz`` resolve the harmonics of the voice that a 20 ms window blurs (50 Hz bins). It
+reaches into the past only, so it costs no latency; the decoder does not change.
+
 Spectra are power-law compressed (``|X|^0.3`` with the phase or sign kept), as in ESC and
 MP-SENet, so quiet bins weigh in and the network sees a small dynamic range.
 """
@@ -107,6 +112,41 @@ class Transform(nn.Module):
             else decompress(c, False)
 
 
+class LowBandAnalysis(nn.Module):
+    """Frames of ``window`` samples (a whole number of ``hop``), one per ``hop``, each ending at
+    a latent frame's last sample -> their compressed complex bins below ``max_hz``,
+    ``[..., 2 * bins]`` as (re, im) halves. A periodic Hann window, scaled so that its sum is
+    that of the short transform's window: both inputs see a tone at the same level."""
+
+    def __init__(self, hop: int, window: int, max_hz: int, sample_rate: int):
+        super().__init__()
+        if window <= hop or window % hop:
+            raise ValueError(f"long_window must be a multiple of the hop {hop} above it, got "
+                             f"{window}")
+        self.hop, self.window, self.chunks = hop, window, window // hop
+        self.bins = min(window // 2 + 1, int(max_hz * window / sample_rate) + 1)
+        n = torch.arange(window, dtype=torch.float64)
+        w = torch.sin(math.pi * n / window).pow(2)
+        w = w * torch.sin(math.pi * torch.arange(hop, dtype=torch.float64) / hop).sum() / w.sum()
+        angle = 2 * math.pi * n[:, None] * torch.arange(self.bins, dtype=torch.float64) / window
+        basis = torch.cat([torch.cos(angle), -torch.sin(angle)], 1) * w[:, None]
+        self.register_buffer("basis", basis.float(), persistent=False)
+
+    @property
+    def history(self) -> int:
+        """Samples before the first frame that its long frame reaches back to."""
+        return self.window - self.hop
+
+    def forward(self, padded: torch.Tensor) -> torch.Tensor:
+        """``[B, history + F * hop]`` -> ``[B, F, 2 * bins]``."""
+        chunks = padded.reshape(padded.shape[0], -1, self.hop)  # [B, F + chunks - 1, hop]
+        last = self.chunks - 1
+        # negative ends, not sizes computed here: the exported graphs take any number of frames
+        frames = torch.cat([chunks[:, i: (i - last) or None] for i in range(self.chunks)], -1)
+        c = (frames @ self.basis).unflatten(-1, (2, -1))
+        return compress(c, True).flatten(-2)
+
+
 def linear(module: nn.Module, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
            ) -> torch.Tensor:
     """``F.linear``, or with 8-bit weights and inputs (``int8.py``) where ``module.int8`` is
@@ -196,32 +236,45 @@ class SpectralEncoder(nn.Module):
     """Waveform ``[B, 1, F * hop]`` -> latents ``[B, dim, F]``."""
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
-                 blocks: int = 4, expansion: int = 2, kernel: int = 5, int8: bool = False):
+                 blocks: int = 4, expansion: int = 2, kernel: int = 5, int8: bool = False,
+                 long_window: int = 0, long_window_hz: int = 1000, sample_rate: int = 16000):
         super().__init__()
         self.hop, self.half = hop, hop // 2
         self.transform = Transform(transform, hop)
-        self.net = _Blocks(2 * self.transform.coefficients, width, dim, blocks, expansion, kernel,
-                           int8)
+        self.long = LowBandAnalysis(hop, long_window, long_window_hz, sample_rate) \
+            if long_window else None
+        # samples of the past that the first frame's analysis reaches back to
+        self.history = max(self.half, self.long.history if self.long else 0)
+        extra = 2 * self.long.bins if self.long else 0
+        # the short transform's features first: a model grown a long window (train/transplant)
+        # keeps its input layer's columns where they were
+        self.net = _Blocks(2 * self.transform.coefficients + extra, width, dim, blocks,
+                           expansion, kernel, int8)
 
     def features(self, padded: torch.Tensor) -> torch.Tensor:
-        """``[B, 1, half + F * hop]`` (``half`` samples of history first) -> ``[B, F, 2 * coef]``:
-        the compressed coefficients of the two transform frames of each latent frame."""
-        halves = padded[:, 0].reshape(padded.shape[0], -1, self.half)  # [B, 2F + 1, half]
-        frames = torch.cat([halves[:, :-1], halves[:, 1:]], -1)        # [B, 2F, hop]
+        """``[B, 1, history + F * hop]`` -> ``[B, F, features]``: the compressed coefficients
+        of the two transform frames of each latent frame, then those of its long frame."""
+        short = padded[:, 0, self.history - self.half:]
+        halves = short.reshape(padded.shape[0], -1, self.half)    # [B, 2F + 1, half]
+        frames = torch.cat([halves[:, :-1], halves[:, 1:]], -1)    # [B, 2F, hop]
         c = self.transform.compress(self.transform.analysis(frames))  # [B, 2F, coef]
         # -1, not a size computed here: the exported graphs take any number of frames
-        return c.reshape(c.shape[0], -1, 2 * c.shape[-1])
+        c = c.reshape(c.shape[0], -1, 2 * c.shape[-1])
+        if self.long is None:
+            return c
+        return torch.cat([c, self.long(padded[:, 0, self.history - self.long.history:])], -1)
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        return self.net(self.features(F.pad(wav, (self.half, 0)))).transpose(1, 2)
+        return self.net(self.features(F.pad(wav, (self.history, 0)))).transpose(1, 2)
 
     def init_state(self, batch: int = 1) -> dict:
         w = self.transform.analysis_basis
-        return {"history": w.new_zeros(batch, 1, self.half), "net": self.net.init_state(batch)}
+        return {"history": w.new_zeros(batch, 1, self.history),
+                "net": self.net.init_state(batch)}
 
     def step(self, wav: torch.Tensor, state: dict) -> torch.Tensor:
         full = torch.cat([state["history"], wav], -1)
-        state["history"] = full[..., -self.half:].clone()
+        state["history"] = full[..., -self.history:].clone()
         return self.net.step(self.features(full), state["net"]).transpose(1, 2)
 
 

@@ -7,6 +7,10 @@ Used by ``--init-from`` when the new config differs from the saved model's (for 
 * A strided convolution whose kernel shrank keeps the taps nearest the current frame: the last
   ones of an encoder convolution (its causal window ends at the newest input), the first ones of
   a decoder transposed convolution (the part of its output that falls inside the frame).
+* A layer with more inputs than before (the encoder's input layer, grown a ``long_window``)
+  keeps its old columns and starts the new ones at zero: the model computes what it did (with
+  ``int8``, up to the rounding of the block that old and new inputs share), and training
+  teaches it to use the new inputs.
 * A quantizer level whose codebook changed shape starts untrained, so the first training batch
   initialises it (principal axes and k-means on that batch's residuals).
 """
@@ -47,6 +51,10 @@ def transplant(src: Codec, dst: Codec) -> list[str]:
                     and s.shape[2] > t.shape[2]:
                 k = t.shape[2]
                 t.copy_(s[..., -k:] if name.startswith("encoder.") else s[..., :k])
+            elif s is not None and s.dim() >= 2 and s.shape[0] == t.shape[0] \
+                    and s.shape[2:] == t.shape[2:] and s.shape[1] < t.shape[1]:
+                t.zero_()
+                t[:, : s.shape[1]] = s
             else:
                 skipped.append(name)
         for i, level in enumerate(dst.quantizer.levels):
