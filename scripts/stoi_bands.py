@@ -7,6 +7,9 @@ and normalised band envelopes), with the correlation kept per band instead of av
 mean over bands is STOI. Diagnosis only, never a loss.
 
     python scripts/stoi_bands.py --kbps 1.5 codec/weights checkpoints/spec23i8e
+
+``--unquantized`` decodes the encoder's latents as they are (no codes): what the quantizer costs,
+against what the encoder and decoder lose by themselves.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="+", help="saved model directories, or DIR:field=value,...")
     p.add_argument("--kbps", type=float, default=6.0)
+    p.add_argument("--unquantized", action="store_true",
+                   help="decode the latents without the quantizer (--kbps is then ignored)")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/train.tsv")
     p.add_argument("--holdout", type=float, default=0.05)
     p.add_argument("--files", type=int, default=24)
@@ -65,12 +70,18 @@ def main(argv: list[str] | None = None) -> int:
             for m in models:
                 if rate != m.config.sample_rate:
                     raise SystemExit(f"{f}: {rate} Hz, the model codes {m.config.sample_rate}")
-                codes = m.encode(torch.from_numpy(wav), m.config.codebooks_for(args.kbps))
-                out = m.decode(codes, len(wav))[0, 0].numpy()
-                row.append(band_correlations(wav.astype(np.float64), out.astype(np.float64), rate))
+                x = torch.from_numpy(wav)
+                if args.unquantized:  # aligned, the last ``delay`` samples missing
+                    out = m(x[None, None], quantize=False)[0][0, 0].numpy()
+                else:
+                    out = m.decode(m.encode(x, m.config.codebooks_for(args.kbps)), len(wav))[0, 0]
+                    out = out.numpy()
+                ref = wav[: len(out)].astype(np.float64)
+                row.append(band_correlations(ref, out.astype(np.float64), rate))
             rows.append(row)
     bands = np.array(rows).mean(0)  # [models, bands]
-    print(f"{len(files)} held-out utterances, {args.kbps:g} kbps\n")
+    what = "unquantized latents" if args.unquantized else f"{args.kbps:g} kbps"
+    print(f"{len(files)} held-out utterances, {what}\n")
     print("| band Hz | " + " | ".join(args.models) + " |")
     print("|---:|" + "---:|" * len(models))
     for b, centre in enumerate(CF):

@@ -204,6 +204,25 @@ def test_compressed_loss_takes_longer_windows():
         CompressedSpectralLoss(16000, (320,) * 6)
 
 
+def test_erb_weighting_counts_a_low_tone_error_more_than_a_high_one():
+    """A 150 Hz and a 5 kHz error of equal power weigh alike with linear bins; with ERB bins the
+    low one weighs several times the high one. A silent output still scores 1 on both."""
+    from codec.train.losses import CompressedSpectralLoss
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 16000) * 0.1
+    t = torch.arange(16000) / 16000
+    low, high = (0.05 * torch.sin(2 * torch.pi * f * t) for f in (150, 5000))
+    ratio = {}
+    for w in ("linear", "erb"):
+        loss = CompressedSpectralLoss(16000, weighting=w)
+        ratio[w] = float(loss(x + low, x)["cspec/mag"] / loss(x + high, x)["cspec/mag"])
+        silent = loss(torch.zeros_like(x), x)
+        assert abs(float(silent["cspec/complex"]) - 1) < 1e-4 and float(silent["cspec/mag"]) > 0.9
+    assert 0.8 < ratio["linear"] < 1.25 and ratio["erb"] > 5
+    with pytest.raises(ValueError):
+        CompressedSpectralLoss(16000, weighting="bark")
+
+
 def test_a_variant_of_a_saved_model_keeps_its_weights(tmp_path):
     from codec.config import CodecConfig
     from codec.model import build_codec, save_model

@@ -58,11 +58,19 @@ class CompressedSpectralLoss(nn.Module):
     energy per item, so a silent output scores 1 whatever the level.
     ``mel/loss``: the L1 log-mel distance from the same STFTs (one STFT per resolution serves
     all three terms, half the cost of a separate mel loss).
+
+    ``weighting`` of the bins in the two MSE terms: ``"linear"``, all alike (the bins below
+    350 Hz are 4 % of them); ``"erb"``, each bin by ``1 / ERB(f)`` (Glasberg and Moore's
+    equivalent rectangular bandwidth), scaled to a mean of 1: every auditory band weighs about
+    the same, so the voice's fundamental and first harmonics count as much as the bands above.
     """
 
     def __init__(self, sample_rate: int = SHIPPED.sample_rate, fft_sizes=None,
-                 n_mels=(40, 64, 80, 128, 160), power: float = 0.3, eps: float = 1e-7):
+                 n_mels=(40, 64, 80, 128, 160), power: float = 0.3, eps: float = 1e-7,
+                 weighting: str = "linear"):
         super().__init__()
+        if weighting not in ("linear", "erb"):
+            raise ValueError(f"weighting must be 'linear' or 'erb', not {weighting!r}")
         if fft_sizes is None:  # 1, 2 and 4 frames of the shipped model
             fft_sizes = tuple(m * SHIPPED.hop for m in (1, 2, 4))
         if len(fft_sizes) > len(n_mels):
@@ -73,6 +81,9 @@ class CompressedSpectralLoss(nn.Module):
             fb = melscale_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, mels, sample_rate,
                                  norm="slaney", mel_scale="slaney")
             self.register_buffer(f"fb{n_fft}", fb, persistent=False)
+            f = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+            w = 1 / (24.7 * (4.37 * f / 1000 + 1)) if weighting == "erb" else torch.ones_like(f)
+            self.register_buffer(f"bw{n_fft}", (w / w.mean())[:, None], persistent=False)
 
     def _compressed(self, x: torch.Tensor, n_fft: int):
         spec = torch.stft(x, n_fft, n_fft // 4, window=getattr(self, f"win{n_fft}"),
@@ -90,9 +101,10 @@ class CompressedSpectralLoss(nn.Module):
             mp, up, lp = self._compressed(pred, n_fft)
             mt, ut, lt = self._compressed(target, n_fft)
             mel = mel + (lp - lt).abs().mean()
-            energy = mt.pow(2).sum((-1, -2)).clamp(min=self.eps)
-            mag = mag + ((mp - mt).pow(2).sum((-1, -2)) / energy).mean()
-            cplx = cplx + ((mt * (up - ut)).abs().pow(2).sum((-1, -2)) / energy).mean()
+            w = getattr(self, f"bw{n_fft}")  # [bins, 1]: the spectra are [B, bins, frames]
+            energy = (w * mt.pow(2)).sum((-1, -2)).clamp(min=self.eps)
+            mag = mag + ((w * (mp - mt).pow(2)).sum((-1, -2)) / energy).mean()
+            cplx = cplx + ((w * (mt * (up - ut)).abs().pow(2)).sum((-1, -2)) / energy).mean()
         n = len(self.fft_sizes)
         return {"cspec/mag": mag / n, "cspec/complex": cplx / n, "mel/loss": mel / n}
 
