@@ -45,6 +45,17 @@ def band_correlations(ref: np.ndarray, deg: np.ndarray, rate: int) -> np.ndarray
     return (xs * ys).sum(2).mean(0)
 
 
+def reconstruct(model, wav: np.ndarray, kbps: float, unquantized: bool = False) -> np.ndarray:
+    """``model``'s output for ``wav`` at ``kbps``, aligned with it; ``unquantized``: decoded from
+    the encoder's latents as they are, the last ``delay`` samples missing."""
+    x = torch.from_numpy(wav)
+    with torch.no_grad():
+        if unquantized:
+            return model(x[None, None], quantize=False)[0][0, 0].numpy()
+        codes = model.encode(x, model.config.codebooks_for(kbps))
+        return model.decode(codes, len(wav))[0, 0].numpy()
+
+
 def main(argv: list[str] | None = None) -> int:
     from pystoi.stoi import CF
 
@@ -70,12 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             for m in models:
                 if rate != m.config.sample_rate:
                     raise SystemExit(f"{f}: {rate} Hz, the model codes {m.config.sample_rate}")
-                x = torch.from_numpy(wav)
-                if args.unquantized:  # aligned, the last ``delay`` samples missing
-                    out = m(x[None, None], quantize=False)[0][0, 0].numpy()
-                else:
-                    out = m.decode(m.encode(x, m.config.codebooks_for(args.kbps)), len(wav))[0, 0]
-                    out = out.numpy()
+                out = reconstruct(m, wav, args.kbps, args.unquantized)
                 ref = wav[: len(out)].astype(np.float64)
                 row.append(band_correlations(ref, out.astype(np.float64), rate))
             rows.append(row)
