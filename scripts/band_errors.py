@@ -10,7 +10,6 @@ loss; the held-out utterances of ``compare_models.py``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,8 +18,8 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_models import ROOT, heldout_files  # noqa: E402
-from stoi_bands import reconstruct  # noqa: E402
+from compare_models import heldout_files  # noqa: E402
+from stoi_bands import diagnosis_arguments, reconstruct  # noqa: E402
 
 BANDS = ((100, 350), (350, 1000), (1000, 4000), (4000, 8000))  # Hz
 FFT, HOP = 1024, 256  # 64 ms frames at 16 kHz
@@ -53,15 +52,7 @@ def band_errors(ref: np.ndarray, out: np.ndarray, rate: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     from codec.train.transplant import load_variant
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("models", nargs="+", help="saved model directories, or DIR:field=value,...")
-    p.add_argument("--kbps", type=float, default=6.0)
-    p.add_argument("--unquantized", action="store_true",
-                   help="decode the latents without the quantizer (--kbps is then ignored)")
-    p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/train.tsv")
-    p.add_argument("--holdout", type=float, default=0.05)
-    p.add_argument("--files", type=int, default=24)
-    args = p.parse_args(argv)
+    args = diagnosis_arguments(__doc__).parse_args(argv)
     torch.set_num_threads(1)
     files = heldout_files(args.data, args.holdout, args.files)
     models = [load_variant(spec) for spec in args.models]

@@ -45,6 +45,19 @@ def band_correlations(ref: np.ndarray, deg: np.ndarray, rate: int) -> np.ndarray
     return (xs * ys).sum(2).mean(0)
 
 
+def diagnosis_arguments(doc: str) -> argparse.ArgumentParser:
+    """The command line of the diagnosis scripts: models, a bitrate or none, held-out files."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("models", nargs="+", help="saved model directories, or DIR:field=value,...")
+    p.add_argument("--kbps", type=float, default=6.0)
+    p.add_argument("--unquantized", action="store_true",
+                   help="decode the latents without the quantizer (--kbps is then ignored)")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/train.tsv")
+    p.add_argument("--holdout", type=float, default=0.05)
+    p.add_argument("--files", type=int, default=24)
+    return p
+
+
 def reconstruct(model, wav: np.ndarray, kbps: float, unquantized: bool = False) -> np.ndarray:
     """``model``'s output for ``wav`` at ``kbps``, aligned with it; ``unquantized``: decoded from
     the encoder's latents as they are, the last ``delay`` samples missing."""
@@ -61,15 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from codec.train.transplant import load_variant
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("models", nargs="+", help="saved model directories, or DIR:field=value,...")
-    p.add_argument("--kbps", type=float, default=6.0)
-    p.add_argument("--unquantized", action="store_true",
-                   help="decode the latents without the quantizer (--kbps is then ignored)")
-    p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/train.tsv")
-    p.add_argument("--holdout", type=float, default=0.05)
-    p.add_argument("--files", type=int, default=24)
-    args = p.parse_args(argv)
+    args = diagnosis_arguments(__doc__).parse_args(argv)
     torch.set_num_threads(1)
     files = heldout_files(args.data, args.holdout, args.files)
     models = [load_variant(spec) for spec in args.models]
