@@ -37,7 +37,8 @@ def test_transform_reconstructs_perfectly(kind):
 @pytest.mark.parametrize("long_window", (0, 3 * HOP))
 def test_streamed_equals_offline_and_future_never_changes_past(kind, long_window):
     torch.manual_seed(0)
-    enc = SpectralEncoder(HOP, 8, kind, 16, 2, 2, 5, long_window=long_window).eval()
+    enc = SpectralEncoder(HOP, 8, kind, 16, 2, 2, 5, long_window=long_window,
+                          long_window_hz=1000, sample_rate=16000).eval()
     dec = SpectralDecoder(HOP, 8, kind, 16, 2, 2, 5).eval()
     x = torch.randn(1, 1, 12 * HOP)
     with torch.no_grad():
@@ -118,7 +119,8 @@ def test_a_long_analysis_window_reaches_into_the_past_only():
     """``long_window`` (streaming and causality: the test above) widens what a frame sees
     into the past, beyond the short frames' 30 ms, and never into the future."""
     torch.manual_seed(0)
-    enc = SpectralEncoder(HOP, 8, "stft", 16, 0, 2, 5, long_window=3 * HOP).eval()
+    enc = SpectralEncoder(HOP, 8, "stft", 16, 0, 2, 5, long_window=3 * HOP,
+                          long_window_hz=1000, sample_rate=16000).eval()
     assert enc.history == 2 * HOP and enc.long.bins == int(1000 * 3 * HOP / 16000) + 1
     x = torch.randn(1, 1, 10 * HOP)
     with torch.no_grad():
@@ -133,4 +135,7 @@ def test_a_long_analysis_window_reaches_into_the_past_only():
         short = SpectralEncoder(HOP, 8, "stft", 16, 0, 2, 5).eval()
         assert torch.equal(short(earlier)[..., 5:], short(x)[..., 5:])
     with pytest.raises(ValueError):
-        SpectralEncoder(HOP, 8, long_window=HOP + HOP // 2)
+        SpectralEncoder(HOP, 8, long_window=HOP + HOP // 2, long_window_hz=1000,
+                        sample_rate=16000)
+    with pytest.raises(ValueError):
+        SpectralEncoder(HOP, 8, long_window=3 * HOP)  # no top frequency, no sample rate

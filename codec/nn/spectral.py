@@ -123,6 +123,9 @@ class LowBandAnalysis(nn.Module):
         if window <= hop or window % hop:
             raise ValueError(f"long_window must be a multiple of the hop {hop} above it, got "
                              f"{window}")
+        if max_hz <= 0 or sample_rate <= 0:
+            raise ValueError(f"a long window needs its top frequency and the sample rate, got "
+                             f"{max_hz} and {sample_rate}")
         self.hop, self.window, self.chunks = hop, window, window // hop
         self.bins = min(window // 2 + 1, int(max_hz * window / sample_rate) + 1)
         n = torch.arange(window, dtype=torch.float64)
@@ -237,7 +240,8 @@ class SpectralEncoder(nn.Module):
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
                  blocks: int = 4, expansion: int = 2, kernel: int = 5, int8: bool = False,
-                 long_window: int = 0, long_window_hz: int = 1000, sample_rate: int = 16000):
+                 long_window: int = 0, long_window_hz: int = 0, sample_rate: int = 0):
+        # the long window's three values come from CodecConfig (registry.py), set there only
         super().__init__()
         self.hop, self.half = hop, hop // 2
         self.transform = Transform(transform, hop)
