@@ -35,7 +35,8 @@ def band_errors(ref: np.ndarray, out: np.ndarray, rate: int) -> np.ndarray:
     the frames within 40 dB of the loudest."""
     x, y = spectrum(ref.astype(np.float64)), spectrum(out.astype(np.float64))
     energy = (np.abs(x) ** 2).sum(1)
-    x, y = x[energy > 1e-4 * energy.max()], y[energy > 1e-4 * energy.max()]
+    active = energy > 1e-4 * energy.max()
+    x, y = x[active], y[active]
     freq = np.fft.rfftfreq(FFT, 1 / rate)
     rows = []
     for lo, hi in BANDS:

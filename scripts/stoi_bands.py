@@ -79,17 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     files = heldout_files(args.data, args.holdout, args.files)
     models = [load_variant(spec) for spec in args.models]
     rows = []  # [file][model] -> [bands]
-    with torch.no_grad():
-        for f in files:
-            wav, rate = sf.read(str(f), dtype="float32")
-            row = []
-            for m in models:
-                if rate != m.config.sample_rate:
-                    raise SystemExit(f"{f}: {rate} Hz, the model codes {m.config.sample_rate}")
-                out = reconstruct(m, wav, args.kbps, args.unquantized)
-                ref = wav[: len(out)].astype(np.float64)
-                row.append(band_correlations(ref, out.astype(np.float64), rate))
-            rows.append(row)
+    for f in files:
+        wav, rate = sf.read(str(f), dtype="float32")
+        row = []
+        for m in models:
+            if rate != m.config.sample_rate:
+                raise SystemExit(f"{f}: {rate} Hz, the model codes {m.config.sample_rate}")
+            out = reconstruct(m, wav, args.kbps, args.unquantized)
+            ref = wav[: len(out)].astype(np.float64)
+            row.append(band_correlations(ref, out.astype(np.float64), rate))
+        rows.append(row)
     bands = np.array(rows).mean(0)  # [models, bands]
     what = "unquantized latents" if args.unquantized else f"{args.kbps:g} kbps"
     print(f"{len(files)} held-out utterances, {what}\n")
