@@ -68,6 +68,7 @@ class TrainConfig:
                                   # ``cplx_weight``)
     cspec_frames: tuple[int, ...] = (1, 2, 4)  # "compressed": its STFT windows, in frames
     cspec_weighting: str = "linear"  # "compressed": its bins, "linear" or "erb" (losses.py)
+    cspec_erb_power: float = 1.0  # "erb": each bin by 1 / ERB(f) to this power
     ema: float = 0.0              # > 0: also keep a moving average of the weights (this decay
                                   # per step), scored beside them and exported when better
 
@@ -113,7 +114,8 @@ class Trainer:
         self.loss = (MultiResolutionSpectralLoss(mc.sample_rate) if cfg.recon_loss == "mrstft"
                      else CompressedSpectralLoss(mc.sample_rate, tuple(
                          m * mc.hop for m in cfg.cspec_frames),
-                         weighting=cfg.cspec_weighting)).to(self.device)
+                         weighting=cfg.cspec_weighting,
+                         erb_power=cfg.cspec_erb_power)).to(self.device)
         self.coef_loss = TransformCoefficientLoss(mc.transform, mc.hop).to(self.device) \
             if cfg.coef_weight else None
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),

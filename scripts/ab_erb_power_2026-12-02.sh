@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# First session of 2026-12-02: spec23erb (checkpoints/spec23erb) trained on as two arms of an A/B
+# at equal CPU time, one thread each, fresh optimiser and a short warm-up, for the 1.5 kbps STOI
+# gap to cpu4 (the bands below 350 Hz):
+#   c: the ERB-weighted compressed spectra as before (1 / ERB(f)): the control, and plain
+#      continued training;
+#   p: 1 / ERB(f) ** 1.5, tilting the two MSE terms further towards the low bands.
+# Usage: scripts/ab_erb_power_2026-12-02.sh c|p. Results in docs/TRAINING.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY=PASSIVE
+case "${1:-}" in
+    c) RUN=erbc; POWER=1.0 ;;
+    p) RUN=erbp15; POWER=1.5 ;;
+    *) echo "usage: $0 c|p" >&2; exit 2 ;;
+esac
+nohup .venv/bin/python scripts/train.py --run-dir "runs/$RUN" \
+    --init-from checkpoints/spec23erb --threads 1 --cpu-minutes 95 --steps 100000 \
+    --eval-every 300 --valid-items 24 --lr 3e-4 --warmup-steps 100 \
+    --recon-loss compressed --cspec-weighting erb --cspec-erb-power "$POWER" \
+    --cmag-weight 1 --cplx-weight 1 --adv-weight 0.25 --feat-weight 0.5 --disc cheap \
+    --adv-start 0 --ema 0.999 > "runs/$RUN.log" 2>&1 &
