@@ -36,6 +36,8 @@ class CodecConfig:
     codebook_size: int = 1024
     bitrates: tuple[float, ...] = (1.5, 3.0, 6.0, 9.0)  # kbps trained by quantizer dropout
     code_dim: int = 16                    # codebook vector size; 0: dim (see quantize.py)
+    depth_bias: bool = False              # a learnt latent offset per number of codebooks
+                                          # received, so the decoder knows the bitrate
     kernel_factors: tuple[int, ...] = (2, 1)  # kernel / stride of each stage after the first
     # beam width of the encoder's code search at each of ``bitrates`` (quantize.py ``search``;
     # empty, or a bitrate not listed: 1, greedy). The decoder and the bitstream do not change.

@@ -100,7 +100,7 @@ def build_codec(config: CodecConfig | None = None) -> Codec:
     """The factory: the shipped architecture for ``config`` (defaults: the shipped config)."""
     c = config or CodecConfig()
     return Codec(c, build_encoder(c),
-                 ResidualVQ(c.dim, c.num_codebooks, c.codebook_size, c.code_dim),
+                 ResidualVQ(c.dim, c.num_codebooks, c.codebook_size, c.code_dim, c.depth_bias),
                  build_decoder(c))
 
 

@@ -178,3 +178,53 @@ def test_search_beams_in_the_config_reach_the_encoder():
     for bad in ((0,), (1, 1, 1, 1, 1)):
         with pytest.raises(ValueError):
             CodecConfig(search_beams=bad)
+
+
+def test_the_depth_bias_tells_the_decoder_how_many_codebooks_it_received(tmp_path):
+    """With ``depth_bias`` the decoder's input is the codes' sum plus row K of a learnt table:
+    zero as built (the model computes what it did without it), trained by the loss through
+    quantizer dropout, added alike offline, in training and in the exported decoder graph."""
+    import copy
+
+    import numpy as np
+
+    from codec.engine import EngineDecoder
+    from codec.model import load_model, save_model
+    from codec.nn.onnx_runtime import engine_for
+
+    torch.manual_seed(0)
+    config = CodecConfig(channels=8, dim=16, num_codebooks=6, code_dim=4, bitrates=(1.5, 3.0))
+    plain, biased = build_codec(config), build_codec(CodecConfig(**{**config.__dict__,
+                                                                    "depth_bias": True}))
+    assert plain.quantizer.depth_bias is None and biased.quantizer.depth_bias.shape == (7, 16)
+    plain.train()(torch.randn(4, 1, 16000) * 0.1)  # codebooks from this batch
+    biased.load_state_dict(plain.state_dict(), strict=False)
+    plain.eval(), biased.eval()
+    wav = torch.randn(2, 1, 3200) * 0.1
+    active = torch.tensor([3, 6])
+    torch.testing.assert_close(biased(wav, active)[0], plain(wav, active)[0])
+    trained = copy.deepcopy(biased).train()
+    trained(wav, active)[0].pow(2).mean().backward()  # the loss reaches rows 3 and 6 only
+    used = trained.quantizer.depth_bias.grad.abs().sum(-1) > 0
+    assert used.tolist() == [False, False, False, True, False, False, True]
+    with torch.no_grad():
+        biased.quantizer.depth_bias.normal_()
+    q = biased(wav, active)[1]
+    plain_q = plain(wav, active)[1].quantized
+    torch.testing.assert_close(q.quantized - plain_q,
+                               biased.quantizer.depth_bias[active][:, :, None].expand_as(q.quantized))
+    codes = biased.encode(wav[0, 0], 6)
+    for k in (1, 3, 6):
+        torch.testing.assert_close(biased.quantizer.decode(codes[:, :k]) -
+                                   plain.quantizer.decode(codes[:, :k]),
+                                   biased.quantizer.depth_bias[k][None, :, None].expand(1, 16, 10))
+    save_model(biased, tmp_path)
+    loaded = load_model(tmp_path)
+    torch.testing.assert_close(loaded.quantizer.depth_bias, biased.quantizer.depth_bias)
+    ks = [6, 1, 3, 6, 2]  # the code count changes from frame to frame
+    engine = engine_for(loaded)
+    got = np.concatenate([EngineDecoder(engine).samples(codes[0, :k, i: i + 1].numpy())
+                          for i, k in enumerate(ks)])
+    expected = np.concatenate([loaded.decode(codes[:, :k, i: i + 1])[0, 0].numpy()
+                               for i, k in enumerate(ks)])
+    np.testing.assert_allclose(got, expected, atol=1e-5)

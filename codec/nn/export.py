@@ -82,12 +82,16 @@ class _DecoderStep(nn.Module):
         self.register_buffer("projections", torch.stack(
             [lvl.projection.t() if lvl.projected else eye for lvl in levels]))  # [L, d, dim]
         self.register_buffer("offsets", (torch.arange(len(levels)) * levels[0].size)[:, None])
+        bias = model.quantizer.depth_bias
+        self.register_buffer("depth_bias", None if bias is None else bias.detach().clone())
 
     def forward(self, codes: torch.Tensor, *leaves: torch.Tensor):
         state = _with_leaves(self.decoder.init_state(1), list(leaves))
         k = codes.shape[0]
         rows = self.books[codes + self.offsets[:k]]                # [K, N, code_dim]
         latents = torch.bmm(rows, self.projections[:k]).sum(0)    # [N, dim]
+        if self.depth_bias is not None:  # the row for K codebooks (quantize.py)
+            latents = latents + self.depth_bias[k: k + 1]
         return (self.decoder.step(latents.t()[None], state), *state_leaves(state))
 
 
