@@ -4,18 +4,22 @@
 # gap to cpu4 (the bands below 350 Hz):
 #   c: the ERB-weighted compressed spectra as before (1 / ERB(f)): the control, and plain
 #      continued training;
-#   p: 1 / ERB(f) ** 1.5, tilting the two MSE terms further towards the low bands.
-# Usage: scripts/ab_erb_power_2026-12-02.sh c|p. Results in docs/TRAINING.md.
+#   p: 1 / ERB(f) ** 1.5, tilting the two MSE terms further towards the low bands;
+#   d: c plus the depth bias (--model depth_bias=true: a learnt decoder-input vector per number
+#      of codebooks received), started 10 minutes later with an 80 CPU-minute schedule.
+# Usage: scripts/ab_erb_power_2026-12-02.sh c|p|d. Results in docs/TRAINING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 case "${1:-}" in
-    c) RUN=erbc; POWER=1.0 ;;
-    p) RUN=erbp15; POWER=1.5 ;;
-    *) echo "usage: $0 c|p" >&2; exit 2 ;;
+    c) RUN=erbc; POWER=1.0; BUDGET=95; EXTRA=() ;;
+    p) RUN=erbp15; POWER=1.5; BUDGET=95; EXTRA=() ;;
+    d) RUN=erbd; POWER=1.0; BUDGET=80; EXTRA=(--model depth_bias=true) ;;
+    *) echo "usage: $0 c|p|d" >&2; exit 2 ;;
 esac
 nohup .venv/bin/python scripts/train.py --run-dir "runs/$RUN" \
-    --init-from checkpoints/spec23erb --threads 1 --cpu-minutes 95 --steps 100000 \
+    --init-from checkpoints/spec23erb "${EXTRA[@]}" --threads 1 --cpu-minutes "$BUDGET" \
+    --steps 100000 \
     --eval-every 300 --valid-items 24 --lr 3e-4 --warmup-steps 100 \
     --recon-loss compressed --cspec-weighting erb --cspec-erb-power "$POWER" \
     --cmag-weight 1 --cplx-weight 1 --adv-weight 0.25 --feat-weight 0.5 --disc cheap \
