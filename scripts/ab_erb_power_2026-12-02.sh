@@ -6,8 +6,10 @@
 #      continued training;
 #   p: 1 / ERB(f) ** 1.5, tilting the two MSE terms further towards the low bands;
 #   d: c plus the depth bias (--model depth_bias=true: a learnt decoder-input vector per number
-#      of codebooks received), started 10 minutes later with an 80 CPU-minute schedule.
-# Usage: scripts/ab_erb_power_2026-12-02.sh c|p|d. Results in docs/TRAINING.md.
+#      of codebooks received), started 10 minutes later with an 80 CPU-minute schedule;
+#   a: c with the adversarial terms left off the 1.5 kbps items (--adv-above-kbps 1.5), started
+#      on d's core an hour later with a 50 CPU-minute schedule.
+# Usage: scripts/ab_erb_power_2026-12-02.sh c|p|d|a. Results in docs/TRAINING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -15,7 +17,8 @@ case "${1:-}" in
     c) RUN=erbc; POWER=1.0; BUDGET=95; EXTRA=() ;;
     p) RUN=erbp15; POWER=1.5; BUDGET=95; EXTRA=() ;;
     d) RUN=erbd; POWER=1.0; BUDGET=80; EXTRA=(--model depth_bias=true) ;;
-    *) echo "usage: $0 c|p|d" >&2; exit 2 ;;
+    a) RUN=erba; POWER=1.0; BUDGET=50; EXTRA=(--adv-above-kbps 1.5) ;;
+    *) echo "usage: $0 c|p|d|a" >&2; exit 2 ;;
 esac
 nohup .venv/bin/python scripts/train.py --run-dir "runs/$RUN" \
     --init-from checkpoints/spec23erb "${EXTRA[@]}" --threads 1 --cpu-minutes "$BUDGET" \

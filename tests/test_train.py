@@ -86,6 +86,23 @@ def test_adversarial_step_trains_both_sides(tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(disc_before, trainer.disc.parameters()))
 
 
+def test_adversarial_terms_can_leave_the_lowest_bitrate_out(tmp_path):
+    """``adv_above_kbps``: items trained at or below it reach neither the discriminator nor the
+    generator's adversarial terms (here every item is drawn at 1.5 kbps)."""
+    corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
+    seen = []
+    for above in (0.0, 1.5):
+        cfg = TrainConfig(steps=1, batch_size=4, crop_seconds=0.2, warmup_steps=1,
+                          adv_weight=1.0, valid_items=2, bitrate_decay=1e-9,
+                          adv_above_kbps=above)
+        trainer = Trainer(tmp_path / f"run{above}", corpus, corpus, cfg, TINY)
+        disc_before = [p.clone() for p in trainer.disc.parameters()]
+        terms = trainer.train_step()
+        seen.append(("adv/gen" in terms, any(not torch.equal(a, b) for a, b in
+                                             zip(disc_before, trainer.disc.parameters()))))
+    assert seen == [(True, True), (False, False)]
+
+
 def test_init_from_a_model_of_another_shape_keeps_what_fits(tmp_path):
     from dataclasses import replace
 

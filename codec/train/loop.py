@@ -50,6 +50,7 @@ class TrainConfig:
     seed: int = 0
     adv_weight: float = 0.0       # > 0 turns on the discriminators (adversarial training)
     feat_weight: float = 2.0      # feature-matching weight, when adversarial
+    adv_above_kbps: float = 0.0   # adversarial terms only on items trained above this bitrate
     adv_start: int = 0            # step at which the discriminators start
     disc_lr: float = 2e-4
     disc: str = "full"            # "full" (periods + 3 STFTs) or "cheap" (one small STFT)
@@ -250,8 +251,10 @@ class Trainer:
         if self.coef_loss is not None:
             terms.update(self.coef_loss(recon, wav))
             total = total + self.cfg.coef_weight * terms["coef/mse"]
-        if self.disc is not None and self.step >= self.cfg.adv_start:
-            terms.update(self._adversarial(wav, recon))
+        adversarial = active > self.model.config.codebooks_for(self.cfg.adv_above_kbps) \
+            if self.cfg.adv_above_kbps else torch.ones_like(active, dtype=torch.bool)
+        if self.disc is not None and self.step >= self.cfg.adv_start and adversarial.any():
+            terms.update(self._adversarial(wav[adversarial], recon[adversarial]))
             total = total + self.cfg.adv_weight * terms["adv/gen"] \
                 + self.cfg.feat_weight * terms["adv/feat"]
         self.opt.zero_grad(set_to_none=True)
