@@ -185,6 +185,7 @@ def test_the_depth_bias_tells_the_decoder_how_many_codebooks_it_received(tmp_pat
     zero as built (the model computes what it did without it), trained by the loss through
     quantizer dropout, added alike offline, in training and in the exported decoder graph."""
     import copy
+    from dataclasses import replace
 
     import numpy as np
 
@@ -194,8 +195,7 @@ def test_the_depth_bias_tells_the_decoder_how_many_codebooks_it_received(tmp_pat
 
     torch.manual_seed(0)
     config = CodecConfig(channels=8, dim=16, num_codebooks=6, code_dim=4, bitrates=(1.5, 3.0))
-    plain, biased = build_codec(config), build_codec(CodecConfig(**{**config.__dict__,
-                                                                    "depth_bias": True}))
+    plain, biased = build_codec(config), build_codec(replace(config, depth_bias=True))
     assert plain.quantizer.depth_bias is None and biased.quantizer.depth_bias.shape == (7, 16)
     plain.train()(torch.randn(4, 1, 16000) * 0.1)  # codebooks from this batch
     biased.load_state_dict(plain.state_dict(), strict=False)

@@ -117,6 +117,8 @@ class Trainer:
                          m * mc.hop for m in cfg.cspec_frames),
                          weighting=cfg.cspec_weighting,
                          erb_power=cfg.cspec_erb_power)).to(self.device)
+        # items trained with more codebooks than this get the adversarial terms
+        self.adv_min_levels = mc.codebooks_for(cfg.adv_above_kbps) if cfg.adv_above_kbps else 0
         self.coef_loss = TransformCoefficientLoss(mc.transform, mc.hop).to(self.device) \
             if cfg.coef_weight else None
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
@@ -251,8 +253,7 @@ class Trainer:
         if self.coef_loss is not None:
             terms.update(self.coef_loss(recon, wav))
             total = total + self.cfg.coef_weight * terms["coef/mse"]
-        adversarial = active > self.model.config.codebooks_for(self.cfg.adv_above_kbps) \
-            if self.cfg.adv_above_kbps else torch.ones_like(active, dtype=torch.bool)
+        adversarial = active > self.adv_min_levels
         if self.disc is not None and self.step >= self.cfg.adv_start and adversarial.any():
             terms.update(self._adversarial(wav[adversarial], recon[adversarial]))
             total = total + self.cfg.adv_weight * terms["adv/gen"] \
