@@ -6,7 +6,7 @@
 #      continued training;
 #   p: 1 / ERB(f) ** 1.5, tilting the two MSE terms further towards the low bands;
 #   d: c plus the depth bias (--model depth_bias=true: a learnt decoder-input vector per number
-#      of codebooks received), started 10 minutes later with an 80 CPU-minute schedule;
+#      of codebooks received), started 14 minutes later with an 80 CPU-minute schedule;
 #   a: c with the adversarial terms left off the 1.5 kbps items (--adv-above-kbps 1.5), started
 #      on d's core an hour later with a 50 CPU-minute schedule.
 # Usage: scripts/ab_erb_power_2026-12-02.sh c|p|d|a. Results in docs/TRAINING.md.
