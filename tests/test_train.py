@@ -223,21 +223,27 @@ def test_compressed_loss_takes_longer_windows():
 
 def test_erb_weighting_counts_a_low_tone_error_more_than_a_high_one():
     """A 150 Hz and a 5 kHz error of equal power weigh alike with linear bins; with ERB bins the
-    low one weighs several times the high one, and more again with ERB to the power 2. A silent
-    output still scores 1 on all."""
+    low one weighs several times the high one, and more again with ERB to the power 2; held flat
+    above 1 kHz, a 2 and a 5 kHz error weigh alike again. A silent output still scores 1 on all."""
     from codec.train.losses import CompressedSpectralLoss
     torch.manual_seed(0)
     x = torch.randn(2, 1, 16000) * 0.1
     t = torch.arange(16000) / 16000
-    low, high = (0.05 * torch.sin(2 * torch.pi * f * t) for f in (150, 5000))
+    low, mid, high = (0.05 * torch.sin(2 * torch.pi * f * t) for f in (150, 2000, 5000))
     ratio = {}
-    for name, weighting, power in (("linear", "linear", 1.0), ("erb", "erb", 1.0),
-                                   ("erb2", "erb", 2.0)):
-        loss = CompressedSpectralLoss(16000, weighting=weighting, erb_power=power)
+    for name, weighting, power, flat in (("linear", "linear", 1.0, 0), ("erb", "erb", 1.0, 0),
+                                         ("erb2", "erb", 2.0, 0), ("flat", "erb", 1.0, 1000)):
+        loss = CompressedSpectralLoss(16000, weighting=weighting, erb_power=power,
+                                      erb_flat_hz=flat)
         ratio[name] = float(loss(x + low, x)["cspec/mag"] / loss(x + high, x)["cspec/mag"])
+        if name in ("erb", "flat"):
+            ratio[name + "_mid"] = float(loss(x + mid, x)["cspec/mag"]
+                                         / loss(x + high, x)["cspec/mag"])
         silent = loss(torch.zeros_like(x), x)
         assert abs(float(silent["cspec/complex"]) - 1) < 1e-4 and float(silent["cspec/mag"]) > 0.9
     assert 0.8 < ratio["linear"] < 1.25 and ratio["erb"] > 5 and ratio["erb2"] > 3 * ratio["erb"]
+    assert ratio["erb_mid"] > 1.8 and 0.8 < ratio["flat_mid"] < 1.25
+    assert 2 < ratio["flat"] < ratio["erb"]  # ERB(1000) / ERB(150) = 3.2
     with pytest.raises(ValueError):
         CompressedSpectralLoss(16000, weighting="bark")
 

@@ -70,6 +70,7 @@ class TrainConfig:
     cspec_frames: tuple[int, ...] = (1, 2, 4)  # "compressed": its STFT windows, in frames
     cspec_weighting: str = "linear"  # "compressed": its bins, "linear" or "erb" (losses.py)
     cspec_erb_power: float = 1.0  # "erb": each bin by 1 / ERB(f) to this power
+    cspec_erb_flat_hz: float = 0.0  # "erb": > 0, the weight stays flat above this frequency
     ema: float = 0.0              # > 0: also keep a moving average of the weights (this decay
                                   # per step), scored beside them and exported when better
 
@@ -116,7 +117,8 @@ class Trainer:
                      else CompressedSpectralLoss(mc.sample_rate, tuple(
                          m * mc.hop for m in cfg.cspec_frames),
                          weighting=cfg.cspec_weighting,
-                         erb_power=cfg.cspec_erb_power)).to(self.device)
+                         erb_power=cfg.cspec_erb_power,
+                         erb_flat_hz=cfg.cspec_erb_flat_hz)).to(self.device)
         # items trained with more codebooks than this get the adversarial terms
         self.adv_min_levels = mc.codebooks_for(cfg.adv_above_kbps) if cfg.adv_above_kbps else 0
         self.coef_loss = TransformCoefficientLoss(mc.transform, mc.hop).to(self.device) \

@@ -64,11 +64,14 @@ class CompressedSpectralLoss(nn.Module):
     equivalent rectangular bandwidth), scaled to a mean of 1: every auditory band weighs about
     the same, so the voice's fundamental and first harmonics count as much as the bands above.
     ``erb_power`` above 1 (``1 / ERB(f) ** erb_power``) tilts it further towards the low bands.
+    ``erb_flat_hz`` > 0 holds the ERB weight at its value there for all bins above it, so the
+    bands from there up (most of the bins) weigh alike and are not starved by the tilt.
     """
 
     def __init__(self, sample_rate: int = SHIPPED.sample_rate, fft_sizes=None,
                  n_mels=(40, 64, 80, 128, 160), power: float = 0.3, eps: float = 1e-7,
-                 weighting: str = "linear", erb_power: float = 1.0):
+                 weighting: str = "linear", erb_power: float = 1.0,
+                 erb_flat_hz: float = 0.0):
         super().__init__()
         if weighting not in ("linear", "erb"):
             raise ValueError(f"weighting must be 'linear' or 'erb', not {weighting!r}")
@@ -83,6 +86,8 @@ class CompressedSpectralLoss(nn.Module):
                                  norm="slaney", mel_scale="slaney")
             self.register_buffer(f"fb{n_fft}", fb, persistent=False)
             f = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+            if erb_flat_hz > 0:
+                f = f.clamp(max=erb_flat_hz)
             w = (24.7 * (4.37 * f / 1000 + 1)) ** -erb_power if weighting == "erb" \
                 else torch.ones_like(f)
             self.register_buffer(f"bw{n_fft}", (w / w.mean())[:, None], persistent=False)
