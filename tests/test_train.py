@@ -1,5 +1,6 @@
 """Training: data pipeline, a few steps on a tiny model, resume from checkpoint, export."""
 
+import importlib.util
 from dataclasses import replace
 
 import numpy as np
@@ -54,6 +55,8 @@ def test_a_few_steps_resume_and_export(tmp_path):
     for name in ("mel/loss", "stft/sc", "vq/commit", "vq/perplexity_mean", "opt/lr"):
         assert name in header
     assert "valid/log_mel@6" in (run / "valid.csv").read_text()
+    if importlib.util.find_spec("pystoi"):  # in the eval extra, not the test one
+        assert f"valid/stoi@{min(TINY.bitrates):g}" in (run / "valid.csv").read_text()
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     # a new trainer on the same run directory resumes at step 2 and goes on to step 3
     again = Trainer(run, corpus, corpus, TrainConfig(**{**cfg.__dict__, "steps": 3}), TINY)

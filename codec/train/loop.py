@@ -295,10 +295,12 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Held-out scores: log-mel distance at each bitrate; WB-PESQ (when ``pesq`` is
-        installed), SI-SDR and waveform correlation at 3 and 6 kbps. ``valid/select`` is the
-        model-selection figure, lower is better: minus WB-PESQ at 6 kbps, else the log-mel."""
-        from ..evaluation.metrics import log_mel_distance, si_sdr, wb_pesq
+        """Held-out scores: log-mel distance at each bitrate; STOI at the lowest (when
+        ``pystoi`` is installed), where a model that gains at 6 kbps can lose unseen; WB-PESQ
+        (when ``pesq`` is installed), SI-SDR and waveform correlation at 3 and 6 kbps.
+        ``valid/select`` is the model-selection figure, lower is better: minus WB-PESQ at
+        6 kbps, else the log-mel."""
+        from ..evaluation.metrics import log_mel_distance, si_sdr, stoi, wb_pesq
         self.model.eval()
         out = {}
         wav = self._valid_batch
@@ -309,6 +311,10 @@ class Trainer:
             degs = [r[0].numpy() for r in recon]
             out[f"valid/log_mel@{kbps:g}"] = float(np.mean(
                 [log_mel_distance(r, d) for r, d in zip(refs, degs)]))
+            if kbps == min(self.model.config.bitrates):
+                intelligibility = [stoi(r, d) for r, d in zip(refs, degs)]
+                if all(v is not None for v in intelligibility):
+                    out[f"valid/stoi@{kbps:g}"] = float(np.mean(intelligibility))
             if kbps in (3, 6):
                 pesq = [wb_pesq(r, d) for r, d in zip(refs, degs)]
                 if all(p is not None for p in pesq):
