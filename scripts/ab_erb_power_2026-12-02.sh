@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # First session of 2026-12-02: spec23erb (checkpoints/spec23erb, at commit 5931dcc; replaced by
-# c's best, checkpoints/spec23erb2) trained on as the arms of an A/B at equal CPU time, one
-# thread each, fresh optimiser and a short warm-up, for the 1.5 kbps STOI gap to cpu4:
+# c's best, checkpoints/spec23erb2, itself at commit a151395 now) trained on as the arms of an
+# A/B at equal CPU time, one thread each, fresh optimiser and a short warm-up, for the 1.5 kbps
+# STOI gap to cpu4:
 #   c: the ERB-weighted compressed spectra as before (1 / ERB(f)): the control, and plain
 #      continued training;
 #   p: 1 / ERB(f) ** 1.5, tilting the two MSE terms further towards the low bands;
