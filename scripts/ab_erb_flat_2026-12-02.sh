@@ -8,9 +8,11 @@
 #   f: the same weight held flat above 1 kHz (--cspec-erb-flat-hz 1000), so the bands above
 #      1 kHz weigh alike instead of falling by 2.6x up to 3.8 kHz;
 #   L: c with the encoder's 60 ms analysis window (--model long_window=960), started on f's
-#      core when f was stopped at 50 CPU-minutes (one hour in), with a 45 CPU-minute schedule.
+#      core when f was stopped at 50 CPU-minutes (one hour in), with a 45 CPU-minute schedule
+#      (extended to 55 at step 2,100, once c had finished).
 # f started 3.5 minutes after c. c and f began with a 95 CPU-minute schedule, cut to 85 at
 # step 1200 to leave the session time to evaluate (the cosine decay shortened to match).
+# BUDGET below is c's and f's final budget and L's first.
 # Usage: scripts/ab_erb_flat_2026-12-02.sh c|f|L. Results in docs/TRAINING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
