@@ -1,5 +1,7 @@
 """Residual VQ: no collapse (k-means init, EMA, dead-code restart) and gradients done right."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -185,7 +187,6 @@ def test_the_depth_bias_tells_the_decoder_how_many_codebooks_it_received(tmp_pat
     zero as built (the model computes what it did without it), trained by the loss through
     quantizer dropout, added alike offline, in training and in the exported decoder graph."""
     import copy
-    from dataclasses import replace
 
     import numpy as np
 

@@ -86,10 +86,11 @@ class CompressedSpectralLoss(nn.Module):
                                  norm="slaney", mel_scale="slaney")
             self.register_buffer(f"fb{n_fft}", fb, persistent=False)
             f = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
-            if erb_flat_hz > 0:
-                f = f.clamp(max=erb_flat_hz)
-            w = (24.7 * (4.37 * f / 1000 + 1)) ** -erb_power if weighting == "erb" \
-                else torch.ones_like(f)
+            if weighting == "erb":
+                f = f.clamp(max=erb_flat_hz) if erb_flat_hz > 0 else f
+                w = (24.7 * (4.37 * f / 1000 + 1)) ** -erb_power
+            else:
+                w = torch.ones_like(f)
             self.register_buffer(f"bw{n_fft}", (w / w.mean())[:, None], persistent=False)
 
     def _compressed(self, x: torch.Tensor, n_fft: int):
