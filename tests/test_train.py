@@ -275,3 +275,29 @@ def test_an_encoder_grown_a_long_window_starts_as_the_model_it_came_from(tmp_pat
     x = torch.randn(1, 1, 8 * 320) * 0.1
     with torch.no_grad():
         assert torch.allclose(grown.encoder(x), plain.encoder(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_blocks_grown_a_wider_hidden_layer_start_as_the_model_they_came_from(tmp_path, int8):
+    from codec.model import build_codec, save_model
+    from codec.train.transplant import load_variant
+    torch.manual_seed(0)
+    tiny = replace(TINY, encoder="spectral", decoder="spectral", hop_size=320, width=32,
+                   encoder_blocks=1, decoder_blocks=1, expansion=2, int8=int8)
+    save_model(build_codec(tiny).eval(), tmp_path)
+    plain, grown = load_variant(str(tmp_path)), load_variant(f"{tmp_path}:expansion=4")
+    up, down = grown.decoder.net.blocks[0].up, grown.decoder.net.blocks[0].down
+    old_up = plain.decoder.net.blocks[0].up
+    assert up.weight.shape[0] == 2 * old_up.weight.shape[0]
+    assert torch.equal(up.weight[:64], old_up.weight)       # the old hidden units, kept
+    assert up.weight[64:].abs().sum() > 0                   # new ones: random, not zero
+    assert torch.equal(down.weight[:, 64:], torch.zeros_like(down.weight[:, 64:]))
+    x = torch.randn(1, 1, 8 * 320) * 0.1
+    with torch.no_grad():
+        codes = plain.encode(x)
+        assert torch.equal(grown.encode(x), codes)
+        torch.testing.assert_close(grown.decode(codes), plain.decode(codes), atol=0, rtol=0)
+    # the new units learn: their output weights get a gradient at once
+    grown.train()
+    grown.decoder(grown.quantizer.decode(codes)).square().mean().backward()
+    assert down.weight.grad[:, 64:].abs().sum() > 0

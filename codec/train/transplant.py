@@ -11,6 +11,10 @@ Used by ``--init-from`` when the new config differs from the saved model's (for 
   keeps its old columns and starts the new ones at zero: the model computes what it did (with
   ``int8``, up to the rounding of the block that old and new inputs share), and training
   teaches it to use the new inputs.
+* A layer of the encoder or decoder with more outputs than before (a ConvNeXt block's hidden
+  layer, grown a larger ``expansion``) keeps its old rows; the new ones keep their random
+  initialisation. With the next layer's new inputs at zero (the rule above), the grown block
+  computes exactly what it did, and training brings the new units in.
 * A quantizer level whose codebook changed shape starts untrained, so the first training batch
   initialises it (principal axes and k-means on that batch's residuals).
 """
@@ -55,6 +59,9 @@ def transplant(src: Codec, dst: Codec) -> list[str]:
                     and s.shape[2:] == t.shape[2:] and s.shape[1] < t.shape[1]:
                 t.zero_()
                 t[:, : s.shape[1]] = s
+            elif s is not None and name.startswith(("encoder.", "decoder.")) \
+                    and s.shape[1:] == t.shape[1:] and s.shape[0] < t.shape[0]:
+                t[: s.shape[0]] = s
             else:
                 skipped.append(name)
         for i, level in enumerate(dst.quantizer.levels):
