@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Second session of 2026-12-02: spec23erb2 (checkpoints/spec23erb2, at commit a151395 since L's
-# best, checkpoints/spec23L, replaced it) trained on as the arms of an A/B at equal CPU time,
+# best, checkpoints/spec23L, replaced it; spec23L is at commit feb8f51 since checkpoints/spec23L2
+# replaced it in turn) trained on as the arms of an A/B at equal CPU time,
 # one thread each, fresh optimiser and a short warm-up, for the 1.5 kbps STOI gap to cpu4,
 # which now lies at 0.95-1.2 kHz and 2.4-3.8 kHz:
 #   c: the ERB-weighted compressed spectra as before (1 / ERB(f)): the control, and plain
