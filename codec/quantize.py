@@ -34,6 +34,7 @@ class QuantizerOutput:
     codes: torch.Tensor            # [B, K, T] int64, all levels computed
     commit_loss: torch.Tensor      # scalar, mean over levels
     perplexity: torch.Tensor       # [K] codebook usage perplexity per level, this batch
+    level_commits: torch.Tensor    # [K] each level's commitment (commit_loss is their mean)
 
 
 def _distributed() -> bool:
@@ -204,8 +205,9 @@ class ResidualVQ(nn.Module):
                 else active.to(z.device).long()
             quantized = quantized + self.depth_bias[depth][:, :, None]
         codes_t = torch.stack(codes, 0).reshape(-1, b, t).transpose(0, 1)
-        return QuantizerOutput(quantized, codes_t, torch.stack(commits).mean(),
-                               torch.stack(perplexities))
+        commits = torch.stack(commits)
+        return QuantizerOutput(quantized, codes_t, commits.mean(), torch.stack(perplexities),
+                               commits)
 
     @torch.no_grad()
     def encode(self, z: torch.Tensor, num_codebooks: int, beam: int = 1) -> torch.Tensor:

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from codec.model import load_model
+from codec.model import build_codec, load_model
 from codec.train.data import Augment, SpeechCorpus, list_utterances, split_by_speaker
 from codec.train.loop import TrainConfig, Trainer, bitrate_picks
 
@@ -301,3 +301,19 @@ def test_blocks_grown_a_wider_hidden_layer_start_as_the_model_they_came_from(tmp
     grown.train()
     grown.decoder(grown.quantizer.decode(codes)).square().mean().backward()
     assert down.weight.grad[:, 64:].abs().sum() > 0
+
+
+def test_coarse_commit_weight_scales_the_commitment_of_the_lowest_bitrates_levels(tmp_path):
+    """``coarse_commit_weight``: the levels of the lowest bitrate (3 of 18 here) count that many
+    times in ``vq/commit``; 1 is the plain mean over levels."""
+    corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
+    logged = {}
+    for w in (1.0, 5.0):
+        cfg = TrainConfig(steps=1, batch_size=2, crop_seconds=0.2, warmup_steps=1,
+                          valid_items=2, coarse_commit_weight=w)
+        trainer = Trainer(tmp_path / f"run{w}", corpus, corpus, cfg, TINY)
+        assert trainer.commit_weights.tolist() == [w] * 3 + [1.0] * 15
+        logged[w] = trainer.train_step()["vq/commit"]
+    q = build_codec(TINY).train().quantizer(torch.randn(2, TINY.dim, 5))
+    torch.testing.assert_close(q.level_commits.mean(), q.commit_loss)
+    assert logged[5.0] > logged[1.0] > 0

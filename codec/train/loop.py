@@ -71,6 +71,8 @@ class TrainConfig:
     cspec_weighting: str = "linear"  # "compressed": its bins, "linear" or "erb" (losses.py)
     cspec_erb_power: float = 1.0  # "erb": each bin by 1 / ERB(f) to this power
     cspec_erb_flat_hz: float = 0.0  # "erb": > 0, the weight stays flat above this frequency
+    coarse_commit_weight: float = 1.0  # the commitment of the levels of the lowest bitrate
+                                  # counts this many times (1: every level alike)
     ema: float = 0.0              # > 0: also keep a moving average of the weights (this decay
                                   # per step), scored beside them and exported when better
 
@@ -121,6 +123,9 @@ class Trainer:
                          erb_flat_hz=cfg.cspec_erb_flat_hz)).to(self.device)
         # items trained with more codebooks than this get the adversarial terms
         self.adv_min_levels = mc.codebooks_for(cfg.adv_above_kbps) if cfg.adv_above_kbps else 0
+        # per-level commitment weights: the levels of the lowest bitrate times coarse_commit_weight
+        self.commit_weights = torch.ones(mc.num_codebooks, device=self.device)
+        self.commit_weights[: mc.codebooks_for(min(mc.bitrates))] = cfg.coarse_commit_weight
         self.coef_loss = TransformCoefficientLoss(mc.transform, mc.hop).to(self.device) \
             if cfg.coef_weight else None
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
@@ -242,7 +247,8 @@ class Trainer:
             recon, q = self.net(wav, active, quantize)
         wav = wav[..., : recon.shape[-1]]  # the last ``delay`` samples have no output yet
         terms = self.loss(recon, wav)
-        terms["vq/commit"] = q.commit_loss if q is not None else recon.new_zeros(())
+        terms["vq/commit"] = (q.level_commits * self.commit_weights).mean() if q is not None \
+            else recon.new_zeros(())
         total = terms["mel/loss"] + self.cfg.commit_weight * terms["vq/commit"]
         if self.cfg.recon_loss == "mrstft":
             total = total + self.cfg.stft_weight * (terms["stft/sc"] + terms["stft/logmag"])
