@@ -279,7 +279,7 @@ def test_an_encoder_grown_a_long_window_starts_as_the_model_it_came_from(tmp_pat
 
 @pytest.mark.parametrize("int8", [False, True])
 def test_blocks_grown_a_wider_hidden_layer_start_as_the_model_they_came_from(tmp_path, int8):
-    from codec.model import build_codec, save_model
+    from codec.model import save_model
     from codec.train.transplant import load_variant
     torch.manual_seed(0)
     tiny = replace(TINY, encoder="spectral", decoder="spectral", hop_size=320, width=32,
