@@ -42,16 +42,23 @@ class CodecConfig:
     # beam width of the encoder's code search at each of ``bitrates`` (quantize.py ``search``;
     # empty, or a bitrate not listed: 1, greedy). The decoder and the bitstream do not change.
     search_beams: tuple[int, ...] = ()
+    # make-up gain of the decoder's output at each of ``bitrates`` (dB; empty: none): a quantized
+    # latent decodes a little quiet, more so at low bitrates. Measured on held-out speakers for
+    # one set of weights by ``scripts/calibrate_level.py``; training from a model drops it.
+    output_gain_db: tuple[float, ...] = ()
 
     def __post_init__(self):
         if len(self.search_beams) > len(self.bitrates) or any(b < 1 for b in self.search_beams):
             raise ValueError(f"search_beams {self.search_beams}: at most one width (>= 1) per "
                              f"bitrate of {self.bitrates}")
+        if self.output_gain_db and len(self.output_gain_db) != len(self.bitrates):
+            raise ValueError(f"output_gain_db {self.output_gain_db}: one gain per bitrate of "
+                             f"{self.bitrates}, or none")
 
     @classmethod
     def parse_fields(cls, items: list[str]) -> dict:
         """``["FIELD=VALUE", ...]`` (command lines) -> field values: ``true`` / ``false`` for
-        flags, comma-separated integers for tuples; ``ValueError`` names a bad item."""
+        flags, comma-separated numbers for tuples; ``ValueError`` names a bad item."""
         changes = {}
         for item in items:
             key, _, value = item.partition("=")
@@ -63,7 +70,8 @@ class CodecConfig:
                     raise ValueError(f"{key} is true or false, got {value!r}")
                 changes[key] = value.lower() == "true"
             elif isinstance(default, tuple):
-                changes[key] = tuple(int(v) for v in value.split(","))
+                real = key == "output_gain_db" or any(isinstance(v, float) for v in default)
+                changes[key] = tuple((float if real else int)(v) for v in value.split(","))
             else:
                 changes[key] = type(default)(value)
         return changes
@@ -123,6 +131,16 @@ class CodecConfig:
         size = self.encoder_size_for(num_codebooks)
         beams = {self.codebooks_for(b): w for b, w in zip(self.bitrates, self.search_beams)}
         return size, beams.get(size, 1)
+
+    def output_gain(self, num_codebooks: int) -> float:
+        """The decoder's output gain (linear) for ``num_codebooks`` codes: that of the highest
+        bitrate they reach (the lowest bitrate's below it); 1.0 without a calibration."""
+        self._check_codebooks(num_codebooks)
+        if not self.output_gain_db:
+            return 1.0
+        reached = [g for b, g in zip(self.bitrates, self.output_gain_db)
+                   if self.codebooks_for(b) <= num_codebooks]
+        return 10 ** ((reached[-1] if reached else self.output_gain_db[0]) / 20)
 
     def codebooks_for(self, kbps: float) -> int:
         """Number of codebooks for a bitrate in kbps; it must be a whole number of codebooks."""

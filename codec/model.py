@@ -83,7 +83,8 @@ class Codec(nn.Module):
     def decode(self, codes: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """Codes ``[B, K, F]`` (or ``[K, F]``) -> waveform ``[B, 1, F * hop]`` aligned with the
         input (the synthesis delay removed; the last ``delay`` samples completed by the last
-        frame's codes decoded once more); whole frames unless ``length`` trims it."""
+        frame's codes decoded once more), times the config's output gain for ``K`` (``forward``,
+        the training pass, leaves it out); whole frames unless ``length`` trims it."""
         codes = codes.unsqueeze(0) if codes.dim() == 2 else codes
         if codes.shape[-1] == 0:
             return torch.zeros(codes.shape[0], 1, 0)
@@ -93,6 +94,7 @@ class Codec(nn.Module):
             y = self.decoder(z)[..., self.delay: self.delay + codes.shape[-1] * self.hop]
         else:
             y = self.decoder(z)
+        y = y * self.config.output_gain(codes.shape[1]) if codes.shape[1] else y
         return y if length is None else y[..., :length]
 
 

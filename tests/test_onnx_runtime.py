@@ -181,3 +181,37 @@ def test_saved_graphs_are_not_used_once_the_weights_change(tmp_path):
     after = EngineDecoder(engine_for(model)).samples(codes)
     np.testing.assert_allclose(after, EagerDecoder(model).samples(codes), atol=1e-5)
     assert not np.allclose(before, after)
+
+
+def test_the_output_gain_scales_every_decode_path_by_the_bitrate_reached(tmp_path):
+    """``output_gain_db`` (one gain per bitrate, ``scripts/calibrate_level.py``) multiplies the
+    decoder's output offline, in the eager step and in the saved graph, by the gain of the highest
+    bitrate the codes reach (the lowest's below it); training from the model drops it."""
+    from codec.train.loop import Trainer
+
+    torch.manual_seed(0)
+    model = build_codec(replace(TINY, **SPECTRAL[0])).train()
+    model(torch.randn(16, 1, 16000) * 0.1)
+    save_model(model.eval(), tmp_path / "plain")
+    plain = load_model(tmp_path / "plain")
+    gains_db = (6.0, 3.0, -2.0, 1.5)  # at 1.5 / 3 / 6 / 9 kbps: 3 / 6 / 12 / 18 codebooks
+    plain.config = replace(plain.config, output_gain_db=gains_db)
+    save_model(plain, tmp_path / "gain", graphs=True)
+    plain.config = replace(plain.config, output_gain_db=())
+    gained, engine = load_model(tmp_path / "gain"), load_engine(tmp_path / "gain")
+    assert gained.config.output_gain_db == gains_db and gained.model_id != plain.model_id
+    codes = np.random.default_rng(1).integers(0, 1024, (18, 12))
+    for k, db in ((2, 6.0), (3, 6.0), (5, 6.0), (6, 3.0), (11, 3.0), (12, -2.0), (18, 1.5)):
+        ref = plain.decode(torch.from_numpy(codes[None, :k]))[0, 0].numpy() * 10 ** (db / 20)
+        got = gained.decode(torch.from_numpy(codes[None, :k]))[0, 0].numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-7)
+        eager = _decode(EagerDecoder(gained), codes[:k], [(0, 12)])
+        graph = _decode(EngineDecoder(engine), codes[:k], [(0, 5), (5, 12)])
+        ungained = _decode(EagerDecoder(plain), codes[:k], [(0, 12)])
+        np.testing.assert_allclose(eager, ungained * 10 ** (db / 20), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(graph, eager, atol=1e-5)
+    assert Trainer._initial_model(None, tmp_path / "gain").config.output_gain_db == ()
+    with pytest.raises(ValueError, match="one gain per bitrate"):
+        replace(TINY, output_gain_db=(1.0, 2.0))
+    assert TINY.parse_fields(["output_gain_db=0.5,1,-1.25,2"]) == \
+        {"output_gain_db": (0.5, 1.0, -1.25, 2.0)}

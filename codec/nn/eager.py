@@ -53,5 +53,7 @@ class EagerDecoder:
 
     @torch.inference_mode()
     def samples(self, codes: np.ndarray, live: bool = False) -> np.ndarray:
-        z = self.model.quantizer.decode(torch.from_numpy(np.asarray(codes, np.int64))[None])
-        return self.model.decoder.step(z, self.state)[0, 0].numpy()
+        codes = np.asarray(codes, np.int64)
+        z = self.model.quantizer.decode(torch.from_numpy(codes)[None])
+        wav = self.model.decoder.step(z, self.state)[0, 0]
+        return (wav * self.model.config.output_gain(len(codes)) if len(codes) else wav).numpy()

@@ -84,6 +84,10 @@ class _DecoderStep(nn.Module):
         self.register_buffer("offsets", (torch.arange(len(levels)) * levels[0].size)[:, None])
         bias = model.quantizer.depth_bias
         self.register_buffer("depth_bias", None if bias is None else bias.detach().clone())
+        c = model.config  # the output gain for each K (row 0 unused); no node without one
+        self.register_buffer("gains", torch.tensor(
+            [1.0] + [c.output_gain(k) for k in range(1, c.num_codebooks + 1)])
+            if c.output_gain_db else None)
 
     def forward(self, codes: torch.Tensor, *leaves: torch.Tensor):
         state = _with_leaves(self.decoder.init_state(1), list(leaves))
@@ -92,7 +96,10 @@ class _DecoderStep(nn.Module):
         latents = torch.bmm(rows, self.projections[:k]).sum(0)    # [N, dim]
         if self.depth_bias is not None:  # the row for K codebooks (quantize.py)
             latents = latents + self.depth_bias[k: k + 1]
-        return (self.decoder.step(latents.t()[None], state), *state_leaves(state))
+        wav = self.decoder.step(latents.t()[None], state)
+        if self.gains is not None:
+            wav = wav * self.gains[k: k + 1]
+        return (wav, *state_leaves(state))
 
 
 def _export(step: nn.Module, example: torch.Tensor, state: Any, names: tuple[str, str],

@@ -15,7 +15,7 @@ import csv
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +156,10 @@ class Trainer:
         if init_from is None:
             return build_codec(config)
         saved = load_model(init_from)
+        if saved.config.output_gain_db:  # a calibration belongs to the weights it measured
+            saved.config = replace(saved.config, output_gain_db=())
+            saved.saved_graphs = None  # they hold the gain (nn/export.py)
+        config = config and replace(config, output_gain_db=())
         if config is None or config == saved.config:
             return saved
         model = build_codec(config)
