@@ -24,11 +24,12 @@ import soundfile as sf
 import torch
 from torchaudio import functional as AF
 
+from codec.evaluation.metrics import level_difference_db
 from codec.model import load_model, save_model
 from codec.store import read_meta
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_models import ROOT, heldout_files, level_db  # noqa: E402
+from compare_models import ROOT, heldout_files  # noqa: E402
 
 # config.json entries that ``save_model`` writes itself
 _WRITTEN = ("format_version", "config", "weights_sha256", "model_id", "graphs", "delay")
@@ -46,7 +47,7 @@ def level_errors(model, clips: list[np.ndarray], num_codebooks: int) -> np.ndarr
     errors = []
     for wav in clips:
         out = model.decode(model.encode(torch.from_numpy(wav), num_codebooks), len(wav))
-        errors.append(level_db(out[0, 0].numpy()) - level_db(wav))
+        errors.append(level_difference_db(wav, out[0, 0].numpy()))
     return np.array(errors)
 
 

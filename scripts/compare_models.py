@@ -53,10 +53,6 @@ def heldout_files(manifest: Path, holdout: float, count: int) -> list[Path]:
     return picked[:count]
 
 
-def level_db(x: np.ndarray) -> float:
-    return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12)
-
-
 @torch.no_grad()
 def run_model(model, clips: dict[str, list[np.ndarray]], rate: int) -> list[dict]:
     rows = []
@@ -67,9 +63,7 @@ def run_model(model, clips: dict[str, list[np.ndarray]], rate: int) -> list[dict
             for wav in wavs:
                 codes = model.encode(torch.from_numpy(wav), k)
                 out = model.decode(codes, len(wav))[0, 0].numpy()
-                s = score(wav, out, rate).as_dict()
-                s["level_db"] = level_db(out) - level_db(wav)
-                scores.append(s)
+                scores.append(score(wav, out, rate).as_dict())
             rows.append({"kbps": kbps, "band": band, **{
                 m: float(np.mean([s[m] for s in scores])) for m in scores[0]},
                 "abs_level_db": float(np.mean([abs(s["level_db"]) for s in scores]))})

@@ -1,9 +1,10 @@
 """Rate-quality evaluation of this codec against peer codecs.
 
 Runs this codec (``codec.compress`` / ``codec.decompress``) at each ``--bitrates`` value, Opus at
-6/8/12 kbps when opus-tools is installed and, with ``--peers``, Lyra v2 at 3.2/6/9.2 kbps and
-Codec 2 at 3.2 kbps, over a folder of audio files or a .tsv manifest, then prints one markdown
-table of means over the files: WB-PESQ, STOI, SI-SDR and log-mel distance. The true bitrate is
+6/8/12 kbps when opus-tools is installed and, with ``--peers``, Lyra v2 at 3.2/6/9.2 kbps,
+Codec 2 at 3.2 kbps and AMR-WB at 6.6/8.85/12.65 kbps, over a folder of audio files or a .tsv manifest, then prints one markdown
+table of means over the files: WB-PESQ, STOI, SI-SDR, log-mel distance and the output level minus
+the input level (RMS dB; its mean and its mean absolute value). The true bitrate is
 the total compressed bits divided by the total duration (the codec's whole compressed files; the
 peers' codec packets without container). Metrics are computed in a pool of worker processes.
 
@@ -32,7 +33,7 @@ from codec.evaluation.metrics import score
 from codec.evaluation.peers import SAMPLE_RATE, evaluation_peers, fit_length
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "eval.tsv"
-METRICS = ("pesq", "stoi", "si_sdr", "log_mel")
+METRICS = ("pesq", "stoi", "si_sdr", "log_mel", "level_db")
 MAX_PENDING = 16  # metric jobs in flight, to bound the memory held by queued audio
 
 
@@ -99,6 +100,8 @@ def evaluate(files: list[Path], systems: list, workers: int) -> list[dict]:
         for m in METRICS:
             values = [f[m] for f in r["files"] if f[m] is not None]
             r[m] = float(np.mean(values)) if values else None
+        r["abs_level_db"] = float(np.mean([abs(f["level_db"]) for f in r["files"]])) \
+            if r["files"] else None
     return results
 
 
@@ -106,11 +109,14 @@ def markdown_table(results: list[dict]) -> str:
     def fmt(value, digits):
         return "n/a" if value is None else f"{value:.{digits}f}"
 
-    lines = ["| system | nominal kbps | true kbps | WB-PESQ | STOI | SI-SDR (dB) | log-mel dist. |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| system | nominal kbps | true kbps | WB-PESQ | STOI | SI-SDR (dB) | log-mel dist. "
+             "| level dB (mean abs.) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
+        level = "n/a" if r["level_db"] is None else \
+            f"{r['level_db']:+.2f} ({r['abs_level_db']:.2f})"
         lines.append(f"| {r['system']} | {r['kbps']:g} | {fmt(r['true_kbps'], 2)} | {fmt(r['pesq'], 2)}"
-                     f" | {fmt(r['stoi'], 3)} | {fmt(r['si_sdr'], 2)} | {fmt(r['log_mel'], 3)} |")
+                     f" | {fmt(r['stoi'], 3)} | {fmt(r['si_sdr'], 2)} | {fmt(r['log_mel'], 3)} "
+                     f"| {level} |")
     return "\n".join(lines)
 
 
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="evaluate only the first N files")
     parser.add_argument("--bitrates", type=float, nargs="+", default=[1.5, 3, 6, 9],
                         help="bitrates of this codec in kbps (default: %(default)s)")
-    parser.add_argument("--peers", action="store_true", help="also run Lyra v2 and Codec 2")
+    parser.add_argument("--peers", action="store_true", help="also run Lyra v2, Codec 2 and AMR-WB")
     parser.add_argument("--no-codec", action="store_true", help="run the peers only")
     parser.add_argument("--workers", type=int, default=2, help="metric processes (default: 2)")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
@@ -164,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
 
     systems = [] if args.no_codec else [CodecSystem(k) for k in args.bitrates]
-    peers, notes = evaluation_peers(lyra=args.peers, codec2=args.peers)
+    peers, notes = evaluation_peers(lyra=args.peers, codec2=args.peers, amrwb=args.peers)
     systems += peers
     results = evaluate(files, systems, args.workers)
 

@@ -162,5 +162,5 @@ def test_lyra_roundtrip_aligned(kbps, packet_bytes):
 def test_evaluation_peers_lists_or_notes_each():
     peers, notes = evaluation_peers()
     names = {p.name for p in peers}
-    assert len(names) + len(notes) == 3
+    assert len(names) + len(notes) == 4
     assert all(hasattr(p, "roundtrip") and p.kbps > 0 for p in peers)

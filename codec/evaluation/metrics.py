@@ -7,6 +7,7 @@
   package; ``None`` when it is missing or the reference has no speech.
 * :func:`stoi`: short-time objective intelligibility (0..1) via the optional ``pystoi`` package;
   ``None`` when it is missing.
+* :func:`level_difference_db`: output RMS level minus input RMS level in dB (negative: quieter).
 
 Every metric takes ``(ref, deg)`` and first calls :func:`align`, which only trims both signals to
 the shorter length: the codecs compared here are time-aligned, so there is no lag search.
@@ -61,6 +62,17 @@ def si_sdr(ref: np.ndarray, deg: np.ndarray, eps: float = 1e-12) -> float:
     return float(10.0 * np.log10((np.dot(target, target) + eps) / (np.dot(noise, noise) + eps)))
 
 
+def rms_db(x: np.ndarray) -> float:
+    """RMS level in dB (relative to full scale 1.0 for a square wave)."""
+    return float(10.0 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+
+def level_difference_db(ref: np.ndarray, deg: np.ndarray) -> float:
+    """The decoded signal's RMS level minus the reference's, in dB (negative: quieter)."""
+    ref, deg = align(ref, deg)
+    return rms_db(deg) - rms_db(ref)
+
+
 def wb_pesq(ref: np.ndarray, deg: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float | None:
     """Wideband PESQ MOS-LQO at ``SAMPLE_RATE``, or ``None`` without the ``pesq`` package or when PESQ
     finds no utterance in the reference."""
@@ -95,6 +107,7 @@ class Scores:
     stoi: float | None
     si_sdr: float
     log_mel: float
+    level_db: float  # level_difference_db
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -108,4 +121,5 @@ def score(ref: np.ndarray, deg: np.ndarray, sample_rate: int = SAMPLE_RATE) -> S
         stoi=stoi(ref, deg, sample_rate),
         si_sdr=si_sdr(ref, deg),
         log_mel=log_mel_distance(ref, deg, sample_rate),
+        level_db=level_difference_db(ref, deg),
     )

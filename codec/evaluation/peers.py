@@ -300,9 +300,11 @@ class AMRWBPeer:
         return fit_length(self.decode(amr)[self.DELAY:], len(wav))
 
 
-def evaluation_peers(lyra: bool = True, codec2: bool = True) -> tuple[list, list[str]]:
+def evaluation_peers(lyra: bool = True, codec2: bool = True,
+                     amrwb: bool = True) -> tuple[list, list[str]]:
     """The peers of the evaluation table that can run here, and a note for each one skipped:
-    Opus at 6/8/12 kbps, Lyra v2 at 3.2/6/9.2 kbps, Codec 2 at 3.2 kbps."""
+    Opus at 6/8/12 kbps, Lyra v2 at 3.2/6/9.2 kbps, Codec 2 at 3.2 kbps, AMR-WB at
+    6.6/8.85/12.65 kbps."""
     peers, notes = [], []
     if OpusPeer.is_available():
         peers += [OpusPeer(k) for k in (6, 8, 12)]
@@ -319,4 +321,10 @@ def evaluation_peers(lyra: bool = True, codec2: bool = True) -> tuple[list, list
             peers.append(Codec2Peer(3200))
         else:
             notes.append("Codec 2 skipped: c2enc/c2dec not installed (Debian package codec2)")
+    if amrwb:
+        if AMRWBPeer.is_available():
+            peers += [AMRWBPeer(k) for k in (6.6, 8.85, 12.65)]
+        else:
+            notes.append("AMR-WB skipped: ffmpeg without libvo_amrwbenc (Debian packages ffmpeg "
+                         "and libavcodec-extra)")
     return peers, notes
