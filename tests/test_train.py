@@ -77,10 +77,11 @@ def test_shared_manifest_reads():
     assert len(utts) > 1000 and all(u.path.exists() for u in utts[:20])
 
 
-def test_adversarial_step_trains_both_sides(tmp_path):
+@pytest.mark.parametrize("disc", ["full", "cheap", "multi"])
+def test_adversarial_step_trains_both_sides(tmp_path, disc):
     corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
     cfg = TrainConfig(steps=1, batch_size=2, crop_seconds=0.2, warmup_steps=1, adv_weight=1.0,
-                      valid_items=2)
+                      valid_items=2, disc=disc)
     trainer = Trainer(tmp_path / "run", corpus, corpus, cfg, TINY)
     disc_before = [p.clone() for p in trainer.disc.parameters()]
     terms = trainer.train_step()

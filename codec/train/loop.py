@@ -53,7 +53,8 @@ class TrainConfig:
     adv_above_kbps: float = 0.0   # adversarial terms only on items trained above this bitrate
     adv_start: int = 0            # step at which the discriminators start
     disc_lr: float = 2e-4
-    disc: str = "full"            # "full" (periods + 3 STFTs) or "cheap" (one small STFT)
+    disc: str = "full"            # "full" (periods + 3 STFTs), "cheap" (one small STFT) or
+                                  # "multi" (the cheap one at 3 resolutions)
     cpu_minutes: float = 0.0      # > 0: stop after this much CPU time in training steps, and
                                   # run the schedules on its fraction instead of ``steps``
     ae_warmup: float = 0.0        # fraction of the run trained without the quantizer
