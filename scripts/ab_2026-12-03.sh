@@ -14,8 +14,8 @@
 #          at zero, so the grown model starts computing exactly what spec23L does).
 # 2. The 1.5 kbps STOI gap to cpu4 (0.773 against 0.782) has not moved in eight loss and
 #    sampling arms; the residual after the 3 codebooks of 1.5 kbps is larger than cpu4's. From
-#    checkpoints/spec23L2 (at commit 1bb3026 since c2's best, checkpoints/spec23L3, replaced
-#    it), the session's last 30 CPU-minutes:
+#    checkpoints/spec23L2 (at commit 1bb3026 since c2's best, checkpoints/spec23L3, itself at
+#    0376f3f, replaced it), the session's last 30 CPU-minutes:
 #      c2: spec23L2 as it is (the control);
 #      k:  the commitment of the first 3 levels weighted 4 times (--coarse-commit-weight 4), so
 #          the encoder shapes its latent for the coarse codes.

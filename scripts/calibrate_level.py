@@ -8,7 +8,7 @@ input level minus output level (RMS, dB). It is measured on held-out speakers' u
 ``scripts/compare_models.py`` does not score (its first ``--skip`` files), so that harness stays
 an independent check; ``eval/`` is never used.
 
-    python scripts/calibrate_level.py checkpoints/spec23L3 --out runs/spec23L3-level
+    python scripts/calibrate_level.py runs/NAME/best --out runs/NAME/level
 """
 
 from __future__ import annotations
