@@ -64,14 +64,15 @@ class CodecConfig:
             key, _, value = item.partition("=")
             if key not in cls.__dataclass_fields__ or not value:
                 raise ValueError(f"{item!r} is not FIELD=VALUE of a CodecConfig field")
-            default = cls.__dataclass_fields__[key].default
+            field = cls.__dataclass_fields__[key]
+            default = field.default
             if isinstance(default, bool):
                 if value.lower() not in ("true", "false"):
                     raise ValueError(f"{key} is true or false, got {value!r}")
                 changes[key] = value.lower() == "true"
             elif isinstance(default, tuple):
-                real = key == "output_gain_db" or any(isinstance(v, float) for v in default)
-                changes[key] = tuple((float if real else int)(v) for v in value.split(","))
+                kind = float if "float" in str(field.type) else int  # the annotation
+                changes[key] = tuple(kind(v) for v in value.split(","))
             else:
                 changes[key] = type(default)(value)
         return changes

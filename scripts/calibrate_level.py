@@ -20,25 +20,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
-from torchaudio import functional as AF
 
 from codec.evaluation.metrics import level_difference_db
 from codec.model import load_model, save_model
 from codec.store import read_meta
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_models import ROOT, heldout_files  # noqa: E402
+from compare_models import ROOT, heldout_files, read_clip  # noqa: E402
 
 # config.json entries that ``save_model`` writes itself
 _WRITTEN = ("format_version", "config", "weights_sha256", "model_id", "graphs", "delay")
-
-
-def read_clip(path: Path, rate: int) -> np.ndarray:
-    wav, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    wav = wav.mean(1)
-    return AF.resample(torch.from_numpy(wav), sr, rate).numpy() if sr != rate else wav
 
 
 @torch.no_grad()

@@ -53,6 +53,13 @@ def heldout_files(manifest: Path, holdout: float, count: int) -> list[Path]:
     return picked[:count]
 
 
+def read_clip(path: Path, rate: int) -> np.ndarray:
+    """A file as mono float32 at ``rate``."""
+    wav, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    wav = wav.mean(1)
+    return AF.resample(torch.from_numpy(wav), sr, rate).numpy() if sr != rate else wav
+
+
 @torch.no_grad()
 def run_model(model, clips: dict[str, list[np.ndarray]], rate: int) -> list[dict]:
     rows = []
@@ -85,11 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"no held-out utterances of 2-10 s in {args.data}")
     models = {spec: load_variant(spec) for spec in args.models}
     rate = next(iter(models.values())).config.sample_rate
-    wide = []
-    for f in files:
-        wav, sr = sf.read(str(f), dtype="float32", always_2d=True)
-        wav = wav.mean(1)
-        wide.append(AF.resample(torch.from_numpy(wav), sr, rate).numpy() if sr != rate else wav)
+    wide = [read_clip(f, rate) for f in files]
     clips = {"wide": wide, "phone": [telephone_band(w, rate) for w in wide]}
     print(f"{len(files)} held-out utterances ({sum(map(len, wide)) / rate:.0f} s) from "
           f"{len({f.parent for f in files})} folders of {args.data}\n")
