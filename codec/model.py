@@ -23,7 +23,7 @@ from .errors import FormatError
 from .nn.registry import build_decoder, build_encoder
 from .quantize import QuantizerOutput, ResidualVQ
 from .store import (CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, config_for_id, model_dir_for_id,
-                    model_id_for, read_meta)
+                    model_id_for, read_meta, shipped_architecture)
 from .version import WEIGHTS_VERSION
 
 __all__ = ["CONFIG_FILE", "WEIGHTS_DIR", "WEIGHTS_FILE", "Codec", "CodecConfig", "build_codec",
@@ -99,8 +99,8 @@ class Codec(nn.Module):
 
 
 def build_codec(config: CodecConfig | None = None) -> Codec:
-    """The factory: the shipped architecture for ``config`` (defaults: the shipped config)."""
-    c = config or CodecConfig()
+    """The factory: the modules of ``config`` (default: the shipped model's architecture)."""
+    c = config or shipped_architecture()
     return Codec(c, build_encoder(c),
                  ResidualVQ(c.dim, c.num_codebooks, c.codebook_size, c.code_dim, c.depth_bias),
                  build_decoder(c))

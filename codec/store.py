@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from .config import CodecConfig
@@ -82,3 +82,9 @@ def config_for_id(model_id: bytes, search: list[Path] | None = None) -> CodecCon
 def shipped_config() -> CodecConfig:
     """The shipped model's ``CodecConfig`` (its bitrates, rate, frame size), without its weights."""
     return CodecConfig.from_dict(read_meta(WEIGHTS_DIR)["config"])
+
+
+def shipped_architecture() -> CodecConfig:
+    """The shipped model's config less what belongs to its weights alone (the make-up gain):
+    what a new model is built and trained as unless told otherwise."""
+    return replace(shipped_config(), output_gain_db=())

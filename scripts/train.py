@@ -22,6 +22,7 @@ from torch import distributed as dist
 from tqdm import tqdm
 
 from codec.model import CodecConfig, load_model
+from codec.store import shipped_architecture
 from codec.train.data import SpeechCorpus, list_utterances, split_by_speaker
 from codec.train.loop import TrainConfig, Trainer
 
@@ -41,7 +42,7 @@ def model_config(args: argparse.Namespace) -> CodecConfig | None:
         changes["kernel_factors"] = tuple(args.kernel_factors)
     if args.init_from and not changes:
         return None
-    base = load_model(args.init_from).config if args.init_from else CodecConfig()
+    base = load_model(args.init_from).config if args.init_from else shipped_architecture()
     return replace(base, **changes)
 
 

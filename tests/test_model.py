@@ -1,12 +1,13 @@
 """The model: lengths, bitrates, saving and safe loading of weights."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
 
 from codec.errors import FormatError
-from codec.model import CONFIG_FILE, WEIGHTS_FILE, CodecConfig, load_model
+from codec.model import CONFIG_FILE, WEIGHTS_FILE, CodecConfig, build_codec, load_model
 from codec.version import WEIGHTS_VERSION
 
 from conftest import make_tiny_model
@@ -94,8 +95,12 @@ def test_shipped_weights_load_offline_and_are_small():
     from codec.model import WEIGHTS_DIR
     model = load_model()
     assert (WEIGHTS_DIR / WEIGHTS_FILE).stat().st_size < 16 * 2**20
-    assert model.config == CodecConfig()
     assert not model.training
+    # a new model is built as the shipped architecture: the same modules, gain left to calibrate
+    fresh = build_codec()
+    assert fresh.config == replace(model.config, output_gain_db=())
+    assert {k: v.shape for k, v in fresh.state_dict().items()} == \
+        {k: v.shape for k, v in model.state_dict().items()}
 
 
 def test_every_shipped_file_is_package_data():

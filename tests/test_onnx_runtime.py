@@ -152,9 +152,15 @@ def test_shipped_graphs_equal_the_modules_and_are_checked(shipped_model, tmp_pat
     calls = _frames_in_calls(len(wav) // hop)
     a = _encode(EngineEncoder(engine), wav, k, calls, hop)
     b = _encode(EagerEncoder(shipped_model), wav, k, calls, hop)
-    assert (a != b).mean() <= 0.01  # float near-ties only
-    np.testing.assert_allclose(_decode(EngineDecoder(engine), b, calls),
-                               _decode(EagerDecoder(shipped_model), b, calls), atol=1e-4)
+    # The 8-bit layers round their inputs per block (codec/nn/int8.py), so where the two sum in
+    # a different order an input can land one step apart; the residual search turns that into
+    # flips at near-ties, more at the fine levels (1 s of this signal: level 0 none, 0.7-9% of
+    # all 18 levels' codes), and the decoded frames differ below -40 dB (0.03-0.2% RMS measured)
+    assert (a[0] == b[0]).all() and (a != b).mean() <= 0.15
+    out = _decode(EngineDecoder(engine), b, calls)
+    ref = _decode(EagerDecoder(shipped_model), b, calls)
+    assert np.abs(out - ref).max() < 0.02
+    assert np.sqrt(np.mean((out - ref) ** 2) / np.mean(ref ** 2)) < 0.01
     copy = tmp_path / "weights"
     shutil.copytree(WEIGHTS_DIR, copy)
     data = bytearray((copy / "encoder18.onnx").read_bytes())

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 from torchaudio.functional import melscale_fbanks
 
-from ..model import CodecConfig
+from ..store import shipped_config
 
-SHIPPED = CodecConfig()  # the defaults below follow the shipped model's rate and frame
+SHIPPED = shipped_config()  # the defaults below follow the shipped model's rate and frame
 
 
 class MultiResolutionSpectralLoss(nn.Module):
