@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import signal
 import sys
 
 from .errors import MAX_RATE, MIN_RATE, format_bitrates
+from .signals import INTERRUPTED, handled
 from .version import FILE_VERSION, __version__
 
 LONG_INPUT_S = 30.0  # show a progress bar (on a terminal) for inputs longer than this
-INTERRUPTED, TERMINATED = 130, 143
 
 
 def _tty() -> bool:
@@ -197,10 +196,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _terminate(signum, frame) -> None:
-    raise SystemExit(TERMINATED)  # unwinds like Ctrl-C: partial outputs are removed
-
-
 def error_line(e: BaseException) -> str:
     """One line for an error: its message, an OSError as ``name: reason``."""
     if isinstance(e, OSError) and e.strerror:
@@ -213,11 +208,8 @@ def error_line(e: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        previous = signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        args.func(args)
+        with handled():  # SIGTERM: SystemExit(143), unwinding like Ctrl-C (signals.py)
+            args.func(args)
     except KeyboardInterrupt:  # also raised by send/receive after finishing cleanly
         print("codec: interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -228,9 +220,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as e:  # FormatError, AudioInputError, ArgumentError: ValueErrors
         print(f"codec: error: {error_line(e)}", file=sys.stderr)
         return 1
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

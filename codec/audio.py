@@ -29,6 +29,7 @@ import soundfile as sf
 import soxr
 
 from .errors import ArgumentError, AudioInputError, check_sample_rate
+from .signals import raise_dropped
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")  # what the scripts and training look for
 BLOCK_SECONDS = 5.0  # block size for long files: small next to memory, large next to overheads
@@ -181,7 +182,8 @@ def conversion_note(channels: int, rate: int, target: int) -> str | None:
 def _mono_blocks(f: sf.SoundFile, block: int) -> Iterator[np.ndarray]:
     while True:
         try:
-            data = f.read(block, dtype="float32", always_2d=True)
+            with raise_dropped():  # a file object is read through callbacks: signals.py
+                data = f.read(block, dtype="float32", always_2d=True)
         except sf.LibsndfileError as e:
             raise AudioInputError(f"cannot decode audio: {e}") from None
         if len(data) == 0:
@@ -428,8 +430,9 @@ def write_wav_blocks(f: BinaryIO, blocks: Iterator[np.ndarray], sample_rate: int
     """Write float blocks, clipped to [-1, 1], as ``fmt`` (16-bit PCM WAV unless told);
     returns the samples written."""
     n = 0
-    with sf.SoundFile(f, "w", sample_rate, 1, fmt[1], format=fmt[0]) as out:
-        for b in blocks:
-            out.write(np.clip(b, -1.0, 1.0))
+    with raise_dropped(), sf.SoundFile(f, "w", sample_rate, 1, fmt[1], format=fmt[0]) as out:
+        for b in blocks:  # soundfile writes through callbacks: signals.py
+            with raise_dropped():
+                out.write(np.clip(b, -1.0, 1.0))
             n += len(b)
     return n

@@ -219,6 +219,43 @@ def test_sigterm_removes_partial_output(tmp_path, shipped_model):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["hour.cdc"]
 
 
+@pytest.mark.parametrize("sig, status, message", [("SIGTERM", 143, ""),
+                                                 ("SIGINT", 130, "codec: interrupted\n")])
+def test_a_signal_inside_soundfiles_write_callback_exits_with_its_status(
+        files, monkeypatch, capsys, sig, status, message):
+    """soundfile writes to a file object through a C callback: a signal that lands while Python
+    code runs inside it has its exception reported as ignored there, and the write fails with an
+    AssertionError instead. The command still exits with the signal's status, prints what that
+    signal prints and nothing else, and leaves no output."""
+    import signal
+    from codec import api as api_module
+    real = api_module.write_wav_blocks
+
+    class SignalOnSecondWrite:
+        def __init__(self, f):
+            self.f, self.calls = f, 0
+
+        def write(self, data):
+            self.calls += 1
+            if self.calls == 2:  # the handler runs here, inside soundfile's callback
+                os.kill(os.getpid(), getattr(signal, sig))
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(api_module, "write_wav_blocks",
+                        lambda f, *a, **k: real(SignalOnSecondWrite(f), *a, **k))
+    hook = sys.unraisablehook
+    try:
+        rc, err = run(["decode", "m.cdc", "o.wav"], capsys)
+    except SystemExit as e:  # SIGTERM raised outside the callback would end here
+        rc, err = e.code, capsys.readouterr().err
+    assert sys.unraisablehook is hook  # restored for whatever runs next in this process
+    assert (rc, err) == (status, message)
+    assert sorted(x.name for x in files.iterdir()) == ["m.cdc", "m.wav"]
+
+
 def test_broken_pipe_is_one_line(files):
     p = subprocess.run(f"{sys.executable} -m codec decode m.cdc - --rate 384000 | head -c 10",
                        shell=True, capture_output=True, cwd=files)

@@ -1,0 +1,61 @@
+"""Ctrl-C and SIGTERM in the command line, including inside C code that calls back into Python.
+
+The command line turns SIGINT into ``KeyboardInterrupt`` (exit 130) and SIGTERM into
+``SystemExit(143)``; either unwinds the command, so partial outputs are removed. soundfile reads
+and writes file objects through C callbacks (cffi), and an exception raised inside a callback,
+as a signal handler's is when the signal lands while one runs, is printed as "ignored" and
+dropped: the C call goes on with a short read or write and returns as if nothing happened.
+``raise_dropped()`` wraps such calls: a signal received during the call whose exception did not
+come out of it is raised again once the call returns.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+INTERRUPTED, TERMINATED = 130, 143  # exit statuses: 128 + SIGINT, 128 + SIGTERM
+
+_received = 0        # signals received while ``handled()`` is active
+_last: int | None = None
+
+
+def _exception(signum: int) -> BaseException:
+    return SystemExit(TERMINATED) if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _on_signal(signum, frame) -> None:
+    global _received, _last
+    _received, _last = _received + 1, signum
+    sys.unraisablehook = lambda unraisable: None  # a dropped exception's report: we exit anyway
+    raise _exception(signum)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """SIGINT and SIGTERM raise their exceptions in this block (from the main thread only; in
+    other threads, a no-op). The previous handlers and ``sys.unraisablehook`` come back after."""
+    previous, hook = {}, sys.unraisablehook
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, _on_signal)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sys.unraisablehook = hook
+
+
+@contextmanager
+def raise_dropped() -> Iterator[None]:
+    """Around a C call that may call back into Python: if a signal arrived during it and the
+    call still returned, its exception was dropped in a callback; raise it now."""
+    before = _received
+    yield
+    if _received != before:
+        raise _exception(_last)
