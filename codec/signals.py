@@ -4,9 +4,9 @@ The command line turns SIGINT into ``KeyboardInterrupt`` (exit 130) and SIGTERM 
 ``SystemExit(143)``; either unwinds the command, so partial outputs are removed. soundfile reads
 and writes file objects through C callbacks (cffi), and an exception raised inside a callback,
 as a signal handler's is when the signal lands while one runs, is printed as "ignored" and
-dropped: the C call goes on with a short read or write and returns as if nothing happened.
-``raise_dropped()`` wraps such calls: a signal received during the call whose exception did not
-come out of it is raised again once the call returns.
+dropped: the C call goes on with a short read or write, and returns as if nothing happened or
+fails with an error of its own. ``raise_dropped()`` wraps such calls: a signal received during
+the call whose exception did not come out of it is raised again in its place.
 """
 
 from __future__ import annotations
@@ -54,8 +54,14 @@ def handled() -> Iterator[None]:
 @contextmanager
 def raise_dropped() -> Iterator[None]:
     """Around a C call that may call back into Python: if a signal arrived during it and the
-    call still returned, its exception was dropped in a callback; raise it now."""
+    call still returned, or failed with an error of its own (the short write's), the signal's
+    exception was dropped in a callback; raise it now."""
     before = _received
-    yield
+    try:
+        yield
+    except Exception:
+        if _received != before:
+            raise _exception(_last) from None
+        raise
     if _received != before:
         raise _exception(_last)

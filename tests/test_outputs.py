@@ -256,6 +256,29 @@ def test_a_signal_inside_soundfiles_write_callback_exits_with_its_status(
     assert sorted(x.name for x in files.iterdir()) == ["m.cdc", "m.wav"]
 
 
+def test_a_dropped_signal_replaces_the_error_it_caused():
+    """The other way a C call goes on after a dropped signal: it fails with an error of its own
+    (a short write's). The signal's exception comes out instead, and without a signal the error
+    comes out as it is."""
+    import signal
+    from codec.signals import handled, raise_dropped
+
+    def call_that_drops_the_signal():
+        try:  # what cffi does with an exception raised in a callback
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs here
+        except SystemExit:
+            pass
+        raise RuntimeError("short write")
+
+    with handled():
+        with pytest.raises(SystemExit) as e, raise_dropped():
+            call_that_drops_the_signal()
+        assert e.value.code == 143
+        with pytest.raises(RuntimeError), raise_dropped():
+            raise RuntimeError("short write")
+
+
 def test_broken_pipe_is_one_line(files):
     p = subprocess.run(f"{sys.executable} -m codec decode m.cdc - --rate 384000 | head -c 10",
                        shell=True, capture_output=True, cwd=files)
