@@ -10,8 +10,8 @@
 #   full: the full set (HiFi-GAN periods 2-11 and three STFT resolutions): 15.5 s per step on
 #         one thread against 0.8 (4 steps per CPU-minute), stopped after 50 steps;
 #   multi: the cheap discriminator at three resolutions (256 / 512 / 1024 points), in full's place.
-# spec23L3 is at commit 0376f3f since spec23L4 (now spec23L5) replaced it: `git archive 0376f3f
-# checkpoints/spec23L3 | tar x` recovers it.
+# spec23L3 is at commit 0376f3f since spec23L4 replaced it (spec23L5 is now codec/weights,
+# spec23L6 the checkpoint): `git archive 0376f3f checkpoints/spec23L3 | tar x` recovers it.
 # Usage: scripts/ab_disc_2026-12-03b.sh dlr|full|multi [CPU-MINUTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."

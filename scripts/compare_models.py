@@ -9,7 +9,7 @@ WB-PESQ, STOI, SI-SDR, log-mel distance and the output level minus the input lev
 Each model runs offline (``Codec.encode`` / ``Codec.decode``, aligned and as long as the input).
 
     python scripts/compare_models.py codec/weights runs/bake-stft/best --json out/heldout.json
-    python scripts/compare_models.py codec/weights checkpoints/spec23L5:search_beams=1,1
+    python scripts/compare_models.py codec/weights checkpoints/spec23L6:search_beams=1,1
 """
 
 from __future__ import annotations

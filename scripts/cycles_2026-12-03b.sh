@@ -6,7 +6,9 @@
 # 2026-12-02 sessions. Results in docs/TRAINING.md.
 # The session ran `r30 checkpoints/spec23L3 5 30` and `r15 checkpoints/spec23L3 10 15` (both
 # stopped early for the discriminator A/B), then `r15b runs/r15-2/best 3 15` (two cycles run).
-# spec23L3 is at commit 0376f3f since spec23L4 (now spec23L5) replaced it.
+# spec23L3 is at commit 0376f3f since spec23L4 replaced it (spec23L5 is now codec/weights,
+# spec23L6 the checkpoint). The third session of the day ran the batch-size arms with it
+# (`--batch-size 32` / `64`, docs/TRAINING.md).
 # Usage: scripts/cycles_2026-12-03b.sh NAME INIT CYCLES CPU-MINUTES [train.py options]
 # (options given last override the recipe's, e.g. --lr 1e-4)
 set -euo pipefail
