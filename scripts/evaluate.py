@@ -6,7 +6,8 @@ Codec 2 at 3.2 kbps and AMR-WB at 6.6/8.85/12.65 kbps, over a folder of audio fi
 manifest, then prints one markdown table of means over the files: WB-PESQ, STOI, SI-SDR, log-mel
 distance and the output level minus the input level (RMS dB; its mean and its mean absolute
 value). The true bitrate is the total compressed bits divided by the total duration (the codec's
-whole compressed files; the peers' codec packets without container). Metrics are computed in a pool of worker processes.
+whole compressed files; the peers' codec packets without container). Metrics are computed in a
+pool of worker processes.
 
     python scripts/evaluate.py --limit 10 --peers --json out/eval.json --plot out/eval.png
 """
