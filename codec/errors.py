@@ -56,10 +56,15 @@ def check_sample_rate(value, name: str = "sample_rate", error: type = ArgumentEr
     return rate
 
 
+def one_of(names) -> str:
+    """``a, b or c``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def format_bitrates(bitrates) -> str:
     """``1.5, 3, 6 or 9``."""
-    names = [f"{b:g}" for b in bitrates]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return one_of(f"{b:g}" for b in bitrates)
 
 
 def check_bitrate(value, bitrates, name: str = "bitrate") -> float:
@@ -69,6 +74,13 @@ def check_bitrate(value, bitrates, name: str = "bitrate") -> float:
     if not ok:
         raise ArgumentError(f"{name} must be {format_bitrates(bitrates)} kbps, got {show(value)}")
     return float(value)
+
+
+def check_choice(value, choices, name: str):
+    """One of ``choices`` (names, e.g. of backends)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ArgumentError(f"{name} must be {one_of(map(repr, choices))}, got {show(value)}")
+    return value
 
 
 def is_codec(model) -> bool:

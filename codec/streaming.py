@@ -22,16 +22,17 @@ import numpy as np
 
 from .audio import frame_into
 from .engine import Engine, EngineDecoder, EngineEncoder, shipped_engine
-from .errors import ArgumentError, check_bitrate, check_bytes, check_int, check_model, is_codec
+from .errors import (ArgumentError, check_bitrate, check_bytes, check_choice, check_int,
+                     check_model, is_codec)
 from .payload import frame_payload, payload_codes
 
 BACKENDS = ("auto", "onnxruntime", "eager")
 
 
 def resolve_backend(backend: str, model=None) -> str:
-    """``"auto"`` is ONNX Runtime; ``"eager"`` (the torch modules) needs a torch ``Codec``."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    """``"auto"`` is ONNX Runtime; ``"eager"`` (the torch modules) needs a torch ``Codec``. The
+    one check of a backend name (``ArgumentError``) for every stream that takes one."""
+    check_choice(backend, BACKENDS, "backend")
     if backend == "eager" and not is_codec(model):
         raise ArgumentError("the eager backend runs a torch Codec: pass codec.load_model()")
     return "onnxruntime" if backend == "auto" else backend

@@ -106,7 +106,7 @@ def test_new_weights_give_a_new_engine(tmp_path):
 def test_backend_names(tiny_model):
     assert resolve_backend("auto") == "onnxruntime"
     assert resolve_backend("eager", tiny_model) == "eager"
-    with pytest.raises(ValueError, match="backend"):
+    with pytest.raises(ArgumentError, match="backend must be"):
         resolve_backend("tflite")
     with pytest.raises(ArgumentError, match="eager backend runs a torch Codec"):
         StreamEncoder(None, 6, backend="eager")  # the shipped engine has no torch modules

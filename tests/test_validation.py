@@ -99,6 +99,18 @@ def test_model_arguments(tiny_model):
             call()
 
 
+@pytest.mark.parametrize("backend", ["foo", "", "ONNX", None, 3])
+def test_unknown_backends_are_argument_errors(tiny_model, backend):
+    from codec.streaming import DecoderStream, EncoderStream
+    for call in (lambda: codec.StreamEncoder(tiny_model, 6, backend),
+                 lambda: codec.StreamDecoder(tiny_model, backend=backend),
+                 lambda: EncoderStream(tiny_model, 12, backend),
+                 lambda: DecoderStream(tiny_model, backend=backend)):
+        with pytest.raises(ArgumentError, match=r"backend must be 'auto', 'onnxruntime' or "
+                           r"'eager', got"):
+            call()
+
+
 def test_stream_arguments(tiny_model):
     enc, dec = codec.StreamEncoder(tiny_model), codec.StreamDecoder(tiny_model)
     hop = tiny_model.hop
