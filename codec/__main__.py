@@ -88,11 +88,10 @@ def cmd_decode(args) -> None:
 
 
 def cmd_info(args) -> None:
-    from .api import read_input_bytes
+    from .api import config_for_file, read_input_bytes
     from . import bitstream
-    from .store import config_for_id
     data = read_input_bytes(args.input)
-    config = config_for_id(bitstream.read_model_id(data))  # the geometry the model id implies
+    config = config_for_file(data)  # the geometry the model id implies
     h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop)  # sizes and CRC too
     kbps = bitstream.true_bitrate_kbps(h, len(data))
     print(f"format version   {FILE_VERSION}\n"

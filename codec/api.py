@@ -19,7 +19,8 @@ from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatE
 from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_blocks, open_audio,
                  read_all, read_blocks, resample_blocks, to_float32, write_wav_blocks)
 from .engine import Engine, load_engine, shipped_engine
-from .store import model_dir_for_id
+from .config import CodecConfig
+from .store import config_for_id, model_dir_for_id
 from .streaming import DecoderStream, EncoderStream
 
 Model = Engine  # or a torch ``codec.Codec``: both have ``config``, ``hop``, ``model_id``, ``delay``
@@ -63,11 +64,22 @@ def _earlier_engine(model_id: bytes, search: tuple[str, ...]) -> Engine:
 
 
 def model_for_file(data: bytes) -> Engine:
-    """The model that wrote a ``.cdc`` file, by the id in its header. An unknown id in a damaged
-    file (a flipped bit in the id) reports the damage, not the id."""
+    """The model that wrote a ``.cdc`` file, by the id in its header (see ``_by_file_id``)."""
+    return _by_file_id(data, model_for_id)
+
+
+def config_for_file(data: bytes) -> CodecConfig:
+    """The config (frame geometry, code width) of the model that wrote a ``.cdc`` file, without
+    loading the model (for ``codec info``)."""
+    return _by_file_id(data, config_for_id)
+
+
+def _by_file_id(data: bytes, lookup: Callable):
+    """``lookup(model id)`` of a file's header. An unknown id in a damaged file (a flipped bit in
+    the id) reports the damage, not the id."""
     model_id = bitstream.read_model_id(data)
     try:
-        return model_for_id(model_id)
+        return lookup(model_id)
     except FormatError:
         bitstream.check_integrity(data)
         raise

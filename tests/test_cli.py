@@ -86,6 +86,22 @@ def test_every_corruption_fails_cleanly(tmp_path, wav_file, capsys):
         assert not list(tmp_path.glob(f".{name}.wav*")), "no temporary file may be left"
 
 
+def test_info_of_a_damaged_model_id_reports_the_damage(tmp_path, wav_file, capsys):
+    """A flipped bit in the model id names no held model: the file is damaged, and ``info``
+    says so as ``decode`` does, instead of naming a model the codec does not hold."""
+    cdc, other = tmp_path / "x.cdc", tmp_path / "other.cdc"
+    assert run(["encode", wav_file, cdc], capsys)[0] == 0
+    other.write_bytes(_corruptions(cdc.read_bytes())["model"])  # intact, of a model not held
+    data = bytearray(cdc.read_bytes())
+    data[data.index(bitstream.read_model_id(bytes(data)))] ^= 0x04
+    cdc.write_bytes(bytes(data))
+    for command in (["info", cdc], ["decode", cdc, tmp_path / "x.wav"]):
+        rc, _, err = run(command, capsys)
+        assert rc == 1 and "CRC mismatch" in err and "does not hold" not in err, (command, err)
+    rc, _, err = run(["info", other], capsys)
+    assert rc == 1 and f"encoded by model {'01' * 8}, which this codec does not hold" in err
+
+
 def test_usage_errors_exit_2(capsys):
     for args in (["encode"], ["encode", "x.wav", "y.cdc", "--bitrate", "7.3"]):
         with pytest.raises(SystemExit) as e:
