@@ -21,7 +21,7 @@ from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_bl
 from .engine import Engine, load_engine, shipped_engine
 from .config import CodecConfig
 from .store import config_for_id, model_dir_for_id
-from .streaming import DecoderStream, EncoderStream
+from .streaming import DecoderStream, EncoderStream, runtime_model
 
 Model = Engine  # or a torch ``codec.Codec``: both have ``config``, ``hop``, ``model_id``, ``delay``
 
@@ -181,7 +181,7 @@ def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
     of the model's (1.5, 3, 6 or 9 kbps for the shipped one).
     """
     rate = check_sample_rate(sample_rate, "sample_rate", AudioInputError)
-    model = check_model(model, optional=True) or shipped_engine()
+    model = runtime_model(model)
     k = codebooks_for(model, bitrate)
     mono = _as_mono(wav)
     blocks = resample_blocks(in_blocks(mono, int(BLOCK_SECONDS * rate)), rate,
@@ -212,7 +212,7 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
     ``on_open(info)`` is called once the input is open (the CLI uses it for notes and a
     progress bar); ``progress(n)`` after each block.
     """
-    model = check_model(model, optional=True) or shipped_engine()
+    model = runtime_model(model)
     k = codebooks_for(model, bitrate)
     output = Output(dst, force, inputs=[src])
     check_bitstream_name(dst)

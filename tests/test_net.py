@@ -272,6 +272,25 @@ def test_loopback_loss_ends_cleanly(net_model, stream, tmp_path):
     assert "lost" in format_summary(stats)
 
 
+def test_model_none_is_the_shipped_model(tmp_path):
+    """As everywhere in the library, ``model=None`` means the shipped model."""
+    from codec.engine import shipped_engine
+    from codec.net.sender import Sender
+    shipped = shipped_engine()
+    assert ReceiverCore(None).model is shipped
+    sender = Sender(None, ("127.0.0.1", 9))
+    sender.close()
+    assert sender.encoder.model is shipped
+    sf.write(tmp_path / "in.wav", speech_like(0.5), 16000)
+    rx = Receiver(None, ("127.0.0.1", 0), wait=10)
+    thread, result = _receive_in_thread(rx, tmp_path / "out.wav")
+    sent = send_file(None, tmp_path / "in.wav", rx.address, pace=False)
+    sent_pcm = send_pcm(None, io.BytesIO(bytes(640)), ("127.0.0.1", 9), pace=False)
+    thread.join(10)
+    assert sent.samples == 8000 and sent_pcm.frames == 1 and result["stats"].ended
+    assert len(sf.read(tmp_path / "out.wav")[0]) == 8000
+
+
 def test_send_pcm_from_a_pipe(net_model):
     pcm = (np.random.default_rng(5).standard_normal((8000, 2)) * 3000).astype("<i2")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:

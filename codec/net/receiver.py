@@ -25,7 +25,7 @@ import numpy as np
 
 from ..audio import Output, audio_format_for, write_wav_blocks
 from ..errors import FormatError
-from ..streaming import StreamDecoder
+from ..streaming import StreamDecoder, runtime_model
 from . import DEFAULT_PORT, IDLE_TIMEOUT
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
 from .packet import AudioPacket, EndPacket, StartPacket, decode_packet, model_tag_of
@@ -58,7 +58,8 @@ class ReceiverCore:
 
     def __init__(self, model, realtime: bool = False, jitter_ms: float = 60.0,
                  capacity: int = 64, idle_timeout: float = IDLE_TIMEOUT, adaptive: bool = True):
-        self.model, self.realtime, self.adaptive = model, realtime, adaptive
+        self.model = model = runtime_model(model)
+        self.realtime, self.adaptive = realtime, adaptive
         self.hop, self.bits = model.hop, model.config.codebook_bits
         self.frame_s = model.hop / model.config.sample_rate
         self.tag = model_tag_of(model.model_id)

@@ -24,7 +24,7 @@ from ..api import exact_length
 from ..bitstream import output_samples_for
 from ..errors import ArgumentError, check_int, check_sample_rate
 from ..audio import open_audio, read_blocks, resample_blocks
-from ..streaming import StreamEncoder
+from ..streaming import StreamEncoder, runtime_model
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
 REPEATS = 3  # START and END are each sent this many times
 
@@ -80,6 +80,7 @@ class Sender:
                  seed: int | None = None, pace: bool = True, stream_id: int | None = None):
         if not 0.0 <= loss <= 1.0:
             raise ValueError(f"loss must be a fraction from 0 to 1, got {loss:g}")
+        model = runtime_model(model)
         self.encoder = StreamEncoder(model, bitrate)
         self.loss, self.pace = loss, pace
         self.bits, self.hop = model.config.codebook_bits, model.hop
@@ -194,6 +195,7 @@ def send_file(model, path, dest: tuple[str, int], on_open=None, **options) -> Se
     ``on_open(f)`` is called once the file is open; ``options`` go to ``Sender`` (bitrate,
     loss, seed, pace, stream_id).
     """
+    model = runtime_model(model)
     with open_audio(path) as f:
         if on_open:
             on_open(f)
@@ -216,6 +218,7 @@ def send_pcm(model, stream: BinaryIO, dest: tuple[str, int], rate: int | None = 
              channels: int = 1, **options) -> SendStats:
     """Stream live raw PCM (e.g. ``arecord -f S16_LE`` on stdin) until end of input; ``rate``
     defaults to the model's. Read one frame's duration at a time."""
+    model = runtime_model(model)
     rate = check_sample_rate(model.config.sample_rate if rate is None else rate, "rate")
     channels = check_int(channels, "channels", 1, 64)
     with closing(Sender(model, dest, **options)) as sender:
