@@ -1,8 +1,8 @@
 """The ``codec`` command line: a thin layer over ``codec.api`` (and ``codec.net`` for streams).
 
 Exit codes: 0 success, 1 error (one line on stderr, no output file left behind), 2 usage
-(argparse's usage line and one error line), 130 interrupted (Ctrl-C; partial output removed),
-143 terminated (SIGTERM; likewise).
+(argparse's usage line and one error line), 130 interrupted (Ctrl-C; partial output removed,
+except what ``receive`` received), 143 terminated (SIGTERM; likewise).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ other model, restart, wrap, real-time playout) and sender + receiver over loopba
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 import time
@@ -340,6 +341,80 @@ def test_cli_send_and_receive(net_model, tmp_path, monkeypatch, capsys):
     assert "dropped by --loss" in err and "junk 0" in err
     assert main(["receive", str(out), "--listen", addr]) == 1  # exists, no --force
     assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sig, status, play", [("SIGINT", 130, False), ("SIGTERM", 143, False),
+                                              ("SIGINT", 130, True)])
+def test_a_signal_ends_receive_and_keeps_what_it_received(tmp_path, sig, status, play):
+    """Ctrl-C or SIGTERM once a stream has started ends it as the idle timeout would: the
+    file keeps every frame received (a whole WAV), the summary is printed, and the exit status
+    is the signal's (``--play``, without a sound card here, paces the playout)."""
+    import signal
+    import subprocess
+    import sys
+
+    from codec.engine import shipped_engine
+    from codec.net.sender import Sender
+    from conftest import ROOT
+    out = tmp_path / "out.wav"
+    p = subprocess.Popen([sys.executable, "-m", "codec", "receive", str(out), "--listen",
+                          "127.0.0.1:0", "--idle", "60"] + ["--play"] * play,
+                         cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    while "listening on" not in (line := p.stderr.readline()) and line:
+        pass
+    sender = Sender(shipped_engine(), parse_address(line.split()[-1]), pace=False)
+    for frame in speech_like(1.0).reshape(50, 320):  # no END: the stream has not ended
+        sender.send_frame(frame)
+    sender.close()
+    deadline = time.monotonic() + 60
+    while sum(x.stat().st_size for x in tmp_path.glob(".out.wav.*")) < 16000 and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    p.send_signal(getattr(signal, sig))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == status and "Traceback" not in err, err
+    assert err.endswith("codec: interrupted\n") == (sig == "SIGINT"), err
+    assert "packets  received" in err, err  # the summary
+    received = int(re.search(r"packets  received (\d+),", err)[1])
+    assert received >= 25 and len(sf.read(out)[0]) == received * 320, err
+    assert not list(tmp_path.glob(".out.wav.*"))
+
+
+def test_a_signal_while_receive_writes_keeps_the_file(net_model, stream, tmp_path, monkeypatch):
+    """A signal that lands inside soundfile's write callback (where its exception would be
+    dropped and the write cut short) takes effect once the block is written: the file is kept."""
+    import os
+    import signal
+
+    from codec.net import receiver as receiver_module
+    from codec.signals import Terminated, handled
+    _, start, audio, _, _ = stream
+    rx = Receiver(net_model, ("127.0.0.1", 0), wait=10, idle_timeout=60)
+    real = receiver_module.write_wav_blocks
+
+    class SignalInWrite:
+        def __init__(self, f):
+            self.f, self.sent = f, False
+
+        def write(self, data):
+            if rx.core.stats.samples and not self.sent:  # the first block of audio
+                self.sent = True
+                os.kill(os.getpid(), signal.SIGTERM)
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(receiver_module, "write_wav_blocks",
+                        lambda f, *a, **k: real(SignalInWrite(f), *a, **k))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for data in [start] + audio[:30]:
+            s.sendto(data, rx.address)
+    with handled():
+        stats = rx.run(tmp_path / "out.wav")
+    assert isinstance(rx.interrupted, Terminated) and rx.interrupted.code == 143
+    assert stats.samples == len(sf.read(tmp_path / "out.wav")[0]) == 30 * 320
 
 
 def test_sound_card_feeds_frames_then_silence(monkeypatch):

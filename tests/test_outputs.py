@@ -279,6 +279,29 @@ def test_a_dropped_signal_replaces_the_error_it_caused():
             raise RuntimeError("short write")
 
 
+def test_a_caught_signal_is_not_raised_again():
+    """``receive`` catches the signal that ends its stream (``caught()``) inside the writer's
+    ``raise_dropped()``, which then does not raise it again; a signal dropped later still is."""
+    import signal
+    from codec.signals import caught, handled, raise_dropped
+
+    def signal_now(sig):
+        os.kill(os.getpid(), sig)
+        time.sleep(1)  # the handler runs here
+
+    with handled():
+        with raise_dropped():
+            try:
+                signal_now(signal.SIGINT)
+            except KeyboardInterrupt:
+                caught()
+        with pytest.raises(KeyboardInterrupt), raise_dropped():
+            try:
+                signal_now(signal.SIGINT)
+            except KeyboardInterrupt:  # dropped, as in a callback
+                pass
+
+
 def test_broken_pipe_is_one_line(files):
     p = subprocess.run(f"{sys.executable} -m codec decode m.cdc - --rate 384000 | head -c 10",
                        shell=True, capture_output=True, cwd=files)

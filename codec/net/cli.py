@@ -143,8 +143,8 @@ def cmd_receive(args) -> None:
         if card:
             card.close()
     print(format_summary(stats), file=sys.stderr)
-    if receiver.interrupted:
-        raise KeyboardInterrupt  # the file keeps what was received; the exit status says 130
+    if receiver.interrupted:  # the file keeps what was received; the exit status is 130 or 143
+        raise receiver.interrupted
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..audio import Output, audio_format_for, write_wav_blocks
 from ..errors import FormatError
+from ..signals import STOPS, caught, deferred
 from ..streaming import StreamDecoder, runtime_model
 from . import DEFAULT_PORT, IDLE_TIMEOUT
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
@@ -322,8 +323,9 @@ class Receiver:
     model id). ``on_play(samples)`` gets each frame as it is played out (real-time mode: a sound
     card), ``progress(stats)`` is called once a second, ``note(text)`` once on a refusal. With
     ``record_times``, ``frame_times`` lists ``(seq, monotonic time)`` of each output frame (to
-    measure latency). Ctrl-C after the stream started ends it like an idle timeout: the file
-    keeps what was received.
+    measure latency). Ctrl-C or SIGTERM after the stream started ends it like an idle timeout:
+    the file keeps what was received, and ``interrupted`` holds the signal's exception (to raise
+    once the summary is out).
     """
 
     def __init__(self, model, listen: tuple[str, int] = ("127.0.0.1", DEFAULT_PORT),
@@ -334,7 +336,7 @@ class Receiver:
         self.core = ReceiverCore(model, realtime, jitter_ms, idle_timeout=idle_timeout)
         self.wait, self.on_play, self.progress, self.note = wait, on_play, progress, note
         self.frame_times: list[tuple[int, float]] | None = [] if record_times else None
-        self.interrupted = False  # stopped by Ctrl-C after the stream started
+        self.interrupted: BaseException | None = None  # see the class
         family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         try:  # room for a --no-pace burst while a frame decodes
@@ -376,7 +378,8 @@ class Receiver:
                 block = tail.release(core.safe_length())
                 core.stats.samples = tail.written
                 if len(block):
-                    yield block
+                    with deferred():  # the block is written whole; a signal comes after it
+                        yield block
                 if core.done(now):
                     break
                 if core.refusal and not noted and self.note:
@@ -394,10 +397,11 @@ class Receiver:
                 if core.buffer is None:
                     wake = min(wake, start + self.wait)
                 self._receive(wake - now)
-        except KeyboardInterrupt:
+        except STOPS as e:
             if core.buffer is None:
                 raise
-            self.interrupted = True
+            caught()
+            self.interrupted = e
             now = time.monotonic()
             self._output(core.flush(now), tail, now)
         tail.pending.append(core.decoder.flush())  # the last ``delay`` samples, if any
