@@ -46,8 +46,10 @@ def model_config(args: argparse.Namespace) -> CodecConfig | None:
     return replace(base, **changes)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser(description: str = __doc__) -> argparse.ArgumentParser:
+    """The flags of a run: data, run folder, model changes and every ``TrainConfig`` field."""
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(ROOT.parent / "shared/data/train.tsv"),
                    help="a .tsv manifest or a folder of audio files (never the eval set)")
     p.add_argument("--run-dir", required=True, help="run directory (checkpoints, logs, best/)")
@@ -64,34 +66,44 @@ def main() -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     for f in fields(TrainConfig):
-        kind = type(f.default)
+        flag, kind = f"--{f.name.replace('_', '-')}", type(f.default)
+        if kind is bool:  # --compile / --no-compile
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+            continue
         if kind is tuple:  # comma-separated integers
             kind = lambda v: tuple(int(x) for x in v.split(","))  # noqa: E731
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
-    args = p.parse_args()
+        p.add_argument(flag, type=kind, default=f.default)
+    return p
+
+
+def train(args: argparse.Namespace, corpus: SpeechCorpus, valid: SpeechCorpus) -> None:
+    """Build the run that ``args`` describe and train it on ``corpus``, selecting on ``valid``."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = args.device
+    print(f"train: {len(corpus)} files, {corpus.hours:.2f} h; held out: {len(valid)} files, "
+          f"{valid.hours:.2f} h")
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    Trainer(Path(args.run_dir), corpus, valid, cfg, model_config(args),
+            Path(args.init_from) if args.init_from else None, args.device).run()
+
+
+def main() -> None:
+    p = parser()
+    args = p.parse_args()
     if "LOCAL_RANK" in os.environ:  # started by torchrun: one process per device
         local_rank = int(os.environ["LOCAL_RANK"])
-        if device.startswith("cuda"):
+        if args.device.startswith("cuda"):
             torch.cuda.set_device(local_rank)
-            device = f"cuda:{local_rank}"
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+            args.device = f"cuda:{local_rank}"
+        dist.init_process_group("nccl" if args.device.startswith("cuda") else "gloo")
 
     train_utts, valid_utts = split_by_speaker(list_utterances(args.data), args.holdout)
     if not train_utts:
         p.error(f"no training files left in {args.data} after holding out {args.holdout:.0%} "
                 "of the speakers")
     quiet = not sys.stderr.isatty()
-    train = SpeechCorpus(train_utts, progress=lambda x: tqdm(x, "load train", disable=quiet))
-    valid = SpeechCorpus(valid_utts, progress=lambda x: tqdm(x, "load held-out", disable=quiet))
-    print(f"train: {len(train)} files, {train.hours:.2f} h; held out: {len(valid)} files, "
-          f"{valid.hours:.2f} h")
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    trainer = Trainer(Path(args.run_dir), train, valid, cfg, model_config(args),
-                      Path(args.init_from) if args.init_from else None, device)
-    trainer.run()
+    train(args, SpeechCorpus(train_utts, progress=lambda x: tqdm(x, "load train", disable=quiet)),
+          SpeechCorpus(valid_utts, progress=lambda x: tqdm(x, "load held-out", disable=quiet)))
     if dist.is_initialized():
         dist.destroy_process_group()
 
