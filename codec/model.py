@@ -77,7 +77,13 @@ class Codec(nn.Module):
         if wav.shape[-1] == 0:
             return torch.zeros(wav.shape[0], k, 0, dtype=torch.long)
         levels, beam = self.config.search_for(k) if k else (0, 1)
-        return self.quantizer.encode(self.encoder(self.pad(wav)), levels, beam)[:, :k]
+        return self.quantizer.encode(self.latent(wav), levels, beam)[:, :k]
+
+    @torch.no_grad()
+    def latent(self, wav: torch.Tensor) -> torch.Tensor:
+        """Waveform ``[B, 1, T]`` -> the encoder's latents ``[B, dim, ceil(T / hop)]``,
+        unquantized."""
+        return self.encoder(self.pad(wav))
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, length: int | None = None) -> torch.Tensor:
@@ -88,14 +94,20 @@ class Codec(nn.Module):
         codes = codes.unsqueeze(0) if codes.dim() == 2 else codes
         if codes.shape[-1] == 0:
             return torch.zeros(codes.shape[0], 1, 0)
-        z = self.quantizer.decode(codes.long())
-        if self.delay:  # one more frame of the last codes completes the last ``delay`` samples
-            z = torch.cat([z, z[..., -1:]], -1)
-            y = self.decoder(z)[..., self.delay: self.delay + codes.shape[-1] * self.hop]
-        else:
-            y = self.decoder(z)
+        y = self.decode_latent(self.quantizer.decode(codes.long()))
         y = y * self.config.output_gain(codes.shape[1]) if codes.shape[1] else y
         return y if length is None else y[..., :length]
+
+    @torch.no_grad()
+    def decode_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents ``[B, dim, F]`` (quantized or not) -> waveform ``[B, 1, F * hop]`` aligned
+        with the input: the synthesis delay removed, the last ``delay`` samples completed by
+        the last frame decoded once more. No output gain."""
+        if not self.delay:
+            return self.decoder(z)
+        frames = z.shape[-1]
+        return self.decoder(torch.cat([z, z[..., -1:]], -1))[
+            ..., self.delay: self.delay + frames * self.hop]
 
 
 def build_codec(config: CodecConfig | None = None) -> Codec:

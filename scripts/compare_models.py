@@ -5,7 +5,8 @@ harness (``eval/`` never chooses).
 The held-out speakers are the ones ``scripts/train.py`` holds out (same manifest, same split).
 From them, ``--files`` utterances of 2-10 s, one per speaker first, are scored as they are and as
 a telephone-band copy (8 kHz, 300-3400 Hz, back to 16 kHz), at every bitrate of each model:
-WB-PESQ, STOI, SI-SDR, log-mel distance and the output level minus the input level (RMS, dB).
+WB-PESQ, STOI, SI-SDR, log-mel distance and the output level minus the input level (RMS, dB);
+and the same for the latent decoded unquantized (rows "latent"; ``--no-latent`` leaves them out).
 Each model runs offline (``Codec.encode`` / ``Codec.decode``, aligned and as long as the input).
 
     python scripts/compare_models.py codec/weights runs/bake-stft/best --json out/heldout.json
@@ -61,15 +62,24 @@ def read_clip(path: Path, rate: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def run_model(model, clips: dict[str, list[np.ndarray]], rate: int) -> list[dict]:
+def run_model(model, clips: dict[str, list[np.ndarray]], rate: int,
+              latent: bool = True) -> list[dict]:
+    """Scores at every bitrate and, with ``latent``, of the latent decoded unquantized (kbps
+    "latent": what the encoder and decoder can do without the quantizer, the ceiling)."""
+    def coded(k):
+        return lambda x: model.decode(model.encode(x, k), x.shape[-1])
+
+    def unquantized(x):
+        return model.decode_latent(model.latent(x[None, None]))[..., : x.shape[-1]]
+
+    settings = [(kbps, coded(model.config.codebooks_for(kbps)))
+                for kbps in model.config.bitrates] + ([("latent", unquantized)] if latent else [])
     rows = []
-    for kbps in model.config.bitrates:
-        k = model.config.codebooks_for(kbps)
+    for kbps, codec in settings:
         for band, wavs in clips.items():
             scores = []
             for wav in wavs:
-                codes = model.encode(torch.from_numpy(wav), k)
-                out = model.decode(codes, len(wav))[0, 0].numpy()
+                out = codec(torch.from_numpy(wav))[0, 0].numpy()
                 scores.append(score(wav, out, rate).as_dict())
             rows.append({"kbps": kbps, "band": band, **{
                 m: float(np.mean([s[m] for s in scores])) for m in scores[0]},
@@ -85,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--holdout", type=float, default=0.05)
     p.add_argument("--files", type=int, default=24)
     p.add_argument("--json", type=Path)
+    p.add_argument("--no-latent", action="store_true",
+                   help="leave out the rows of the latent decoded unquantized")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     files = heldout_files(args.data, args.holdout, args.files)
@@ -101,9 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for spec, model in models.items():
         name = f"{spec} ({model.model_id.hex()[:8]})"
-        results[name] = run_model(model, clips, rate)
+        results[name] = run_model(model, clips, rate, not args.no_latent)
         for r in results[name]:
-            print(f"| {name} | {r['kbps']:g} | {r['band']} | {r['pesq']:.3f} | {r['stoi']:.3f} | "
+            kbps = r["kbps"] if isinstance(r["kbps"], str) else f"{r['kbps']:g}"
+            print(f"| {name} | {kbps} | {r['band']} | {r['pesq']:.3f} | {r['stoi']:.3f} | "
                   f"{r['si_sdr']:.2f} | {r['log_mel']:.3f} | {r['level_db']:+.2f} | "
                   f"{r['abs_level_db']:.2f} |", flush=True)
     if args.json:

@@ -139,3 +139,26 @@ def test_a_long_analysis_window_reaches_into_the_past_only():
                         sample_rate=16000)
     with pytest.raises(ValueError):
         SpectralEncoder(HOP, 8, long_window=3 * HOP)  # no top frequency, no sample rate
+
+
+def test_envelope_head_sets_each_bands_level():
+    """The gain-shape head: whatever the shape's level, each band of the coefficients it gives
+    has the RMS its log-level output says (up to the floor), and the shape within the band is
+    kept; the bands cover every bin once, about one ERB each."""
+    from codec.nn.spectral_envelope import EnvelopeSpectralDecoder, erb_bands
+    edges = erb_bands(161, 16000)
+    assert edges[0] == 0 and edges[-1] == 161 and all(b - a >= 2 for a, b in zip(edges, edges[1:]))
+    assert 20 <= len(edges) - 1 <= 30
+    dec = EnvelopeSpectralDecoder(320, 8, width=16, blocks=1)
+    torch.manual_seed(0)
+    frames, bands = 3, dec.bands
+    shape = 30 * torch.randn(1, 2 * frames, 2, 161)  # loud: the floor is negligible
+    level = torch.randn(1, 2 * frames, bands)
+    head = torch.cat([shape.flatten(-2), level], -1).reshape(1, frames, -1)
+    c = dec.coefficients(head).unflatten(-1, (2, -1))
+    power = c.pow(2).sum(-2)
+    for b, (lo, hi) in enumerate(zip(edges, edges[1:])):
+        rms = power[..., lo:hi].mean(-1).sqrt()
+        assert torch.allclose(rms, level[..., b].exp(), rtol=1e-3)
+        ratio = c[..., lo:hi] / shape[..., lo:hi]  # one positive factor per band and frame
+        assert torch.allclose(ratio, ratio[..., :1].expand_as(ratio), rtol=1e-4)

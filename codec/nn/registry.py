@@ -20,6 +20,7 @@ from torch import nn
 from .seanet import Decoder as SEANetDecoder
 from .seanet import Encoder as SEANetEncoder
 from .spectral import SpectralDecoder, SpectralEncoder
+from .spectral_envelope import EnvelopeSpectralDecoder
 
 if TYPE_CHECKING:
     from ..model import CodecConfig
@@ -38,6 +39,10 @@ DECODERS: dict[str, Builder] = {
                                       c.kernel_factors),
     "spectral": lambda c: SpectralDecoder(c.hop, c.dim, c.transform, c.width, c.decoder_blocks,
                                           c.expansion, c.kernel, c.int8),
+    # the same with a gain-shape head: band levels times a normalised spectrum
+    "spectral-envelope": lambda c: EnvelopeSpectralDecoder(
+        c.hop, c.dim, c.transform, c.width, c.decoder_blocks, c.expansion, c.kernel, c.int8,
+        c.sample_rate),
 }
 
 

@@ -290,18 +290,24 @@ class SpectralDecoder(nn.Module):
     """
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
-                 blocks: int = 6, expansion: int = 2, kernel: int = 5, int8: bool = False):
+                 blocks: int = 6, expansion: int = 2, kernel: int = 5, int8: bool = False,
+                 extra_outputs: int = 0):
+        # extra_outputs: head outputs per transform frame besides the coefficients, for a
+        # subclass's ``coefficients`` (spectral_envelope.py)
         super().__init__()
         self.hop, self.half = hop, hop // 2
         self.delay = self.half
         self.transform = Transform(transform, hop)
-        self.net = _Blocks(dim, width, 2 * self.transform.coefficients, blocks, expansion, kernel,
-                           int8)
+        self.net = _Blocks(dim, width, 2 * (self.transform.coefficients + extra_outputs), blocks,
+                           expansion, kernel, int8)
+
+    def coefficients(self, head: torch.Tensor) -> torch.Tensor:
+        """Head output ``[B, F, 2 * coef]`` -> compressed coefficients ``[B, 2F, coef]``."""
+        return head.reshape(head.shape[0], -1, head.shape[-1] // 2)
 
     def frames(self, head: torch.Tensor) -> torch.Tensor:
-        """Head output ``[B, F, 2 * coef]`` -> windowed time frames ``[B, 2F, hop]``."""
-        c = head.reshape(head.shape[0], -1, head.shape[-1] // 2)
-        return self.transform.synthesis(self.transform.decompress(c))
+        """Head output -> windowed time frames ``[B, 2F, hop]``."""
+        return self.transform.synthesis(self.transform.decompress(self.coefficients(head)))
 
     def _overlap_add(self, frames: torch.Tensor, tail: torch.Tensor
                      ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -57,10 +57,26 @@ class SpeechCorpus:
                 wav = AF.resample(wav, sr, sample_rate)
             chunks.append((wav.clamp(-1, 1) * 32767).round().to(torch.int16))
             lengths.append(len(wav))
-        self.audio = torch.cat(chunks) if chunks else torch.zeros(0, dtype=torch.int16)
+        self._hold(torch.cat(chunks) if chunks else torch.zeros(0, dtype=torch.int16), lengths,
+                   sample_rate)
+
+    def _hold(self, audio: torch.Tensor, lengths: list[int], sample_rate: int) -> None:
+        self.audio = audio
         self.lengths = torch.tensor(lengths, dtype=torch.long)
         self.starts = torch.cumsum(self.lengths, 0) - self.lengths
         self.sample_rate = sample_rate
+
+    @classmethod
+    def from_audio(cls, audio: torch.Tensor, lengths: list[int],
+                   sample_rate: int) -> "SpeechCorpus":
+        """Utterances already concatenated: int16 ``audio`` and each one's length in samples
+        (a training pack, ``pack.py``)."""
+        if sum(lengths) != len(audio):
+            raise ValueError(f"lengths add up to {sum(lengths)} samples, the audio has "
+                             f"{len(audio)}")
+        corpus = cls.__new__(cls)
+        corpus._hold(audio.to(torch.int16), list(lengths), sample_rate)
+        return corpus
 
     def __len__(self) -> int:
         return len(self.lengths)
