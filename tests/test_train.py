@@ -36,6 +36,32 @@ def test_corpus_crops_and_augment(tmp_path):
     assert (peaks <= 10 ** (-1 / 20) + 1e-4).all() and (peaks >= 10 ** (-40 / 20) - 1e-4).all()
 
 
+def test_lpcnet_augmentation_filters_flips_and_adds_noise():
+    """LPCNet's augmentation: each crop gets its own stable second-order filter (an impulse's
+    response starts 1, a1 - b1 and decays), about half the crops flip polarity, and the noise
+    sits within its SNR range."""
+    from codec.train.data import AUGMENTATIONS
+    g = torch.Generator().manual_seed(0)
+    impulse = torch.zeros(200, 1, 4000)
+    impulse[..., 0] = 1.0
+    filtered = Augment(telephone_prob=0, filter_range=0.375, min_peak_db=0, max_peak_db=0)(
+        impulse, g)
+    assert (filtered[..., 0] == 1).all()  # peak 1 at the first sample, 0 dBFS
+    assert filtered[..., 1].abs().max() <= 0.75 and filtered[..., 1].std() > 0.1
+    assert filtered[..., -100:].abs().max() < 1e-6  # stable: the response has died away
+    flips = Augment(telephone_prob=0, random_polarity=True, min_peak_db=0, max_peak_db=0)(
+        impulse, g)[..., 0]
+    assert 60 < int((flips < 0).sum()) < 140
+    tone = torch.sin(torch.arange(16000) * 0.1).expand(50, 1, -1).clone()
+    noisy = Augment(telephone_prob=0, noise_snr_db=(30.0, 50.0), min_peak_db=-6,
+                    max_peak_db=-6)(tone, g)
+    speech = tone / tone.abs().amax(-1, keepdim=True) * 10 ** (-6 / 20)
+    snr = 10 * torch.log10(speech.pow(2).mean(-1) / (noisy - speech).pow(2).mean(-1))
+    assert (snr > 28).all() and (snr < 52).all() and snr.std() > 2
+    lpcnet = Augment(**AUGMENTATIONS["lpcnet"])(tone, g)
+    assert torch.isfinite(lpcnet).all() and lpcnet.abs().max() < 1
+
+
 def test_split_is_by_speaker_and_stable(tmp_path):
     utts = make_corpus(tmp_path, 12)
     a, b = split_by_speaker(utts, 0.5)

@@ -102,11 +102,18 @@ class SpeechCorpus:
 
 @dataclass
 class Augment:
-    """Random level and telephone-band simulation, applied to a whole batch at once."""
+    """Random level and telephone-band simulation, applied to a whole batch at once; optionally
+    LPCNet's augmentation too (its ``dump_data.c``): a random second-order pole-zero filter on
+    every crop (each coefficient uniform in +-``filter_range``, so the filter is always stable),
+    a random polarity, and a little white noise at a random SNR. Options that are off draw no
+    random numbers, so a run's batches do not depend on them."""
 
     min_peak_db: float = -40.0   # peak level range after normalisation
     max_peak_db: float = -1.0
     telephone_prob: float = 0.15  # chance of a 3.4-4 kHz low-pass (8 kHz speech upsampled)
+    filter_range: float = 0.0    # > 0: the random filter, coefficients within +-this (LPCNet 3/8)
+    random_polarity: bool = False
+    noise_snr_db: tuple[float, ...] = ()  # (low, high): white noise at an SNR drawn between
     sample_rate: int = field(default=CodecConfig.sample_rate, kw_only=True)  # the audio's
 
     def __call__(self, wav: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -119,10 +126,40 @@ class Augment:
                                         self.sample_rate, cutoff)
                 wav = wav.clone()
                 wav[phone] = low
+        if self.filter_range > 0:
+            wav = self._random_filter(wav, generator)
+        if self.random_polarity:
+            wav = wav * (torch.randint(0, 2, (b, 1, 1), generator=generator) * 2 - 1)
         peak = wav.abs().amax(dim=-1, keepdim=True).clamp(min=1e-4)
         db = self.min_peak_db + (self.max_peak_db - self.min_peak_db) * torch.rand(
             b, 1, 1, generator=generator)
-        return wav / peak * torch.pow(10.0, db / 20)
+        wav = wav / peak * torch.pow(10.0, db / 20)
+        if self.noise_snr_db:
+            low, high = self.noise_snr_db
+            snr = low + (high - low) * torch.rand(b, 1, 1, generator=generator)
+            rms = wav.pow(2).mean(-1, keepdim=True).sqrt()
+            noise = torch.randn(wav.shape, generator=generator)
+            wav = wav + noise * rms * torch.pow(10.0, -snr / 20)
+        return wav
+
+    def _random_filter(self, wav: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """``(1 + a1 z^-1 + a2 z^-2) / (1 + b1 z^-1 + b2 z^-2)``, one draw per crop. Stable: the
+        poles of ``1 + b1 z^-1 + b2 z^-2`` lie inside the unit circle while ``|b2| < 1`` and
+        ``|b1| < 1 + b2``, which coefficients within +-3/8 (or any range under 1/2) keep."""
+        b = wav.shape[0]
+        coef = (torch.rand(b, 4, generator=generator) * 2 - 1) * self.filter_range
+        ones = torch.ones(b, 1)
+        numerator, denominator = torch.cat([ones, coef[:, :2]], 1), torch.cat([ones, coef[:, 2:]], 1)
+        out = AF.lfilter(wav[:, 0], denominator, numerator, clamp=False, batching=True)
+        return out[:, None]
+
+
+# The augmentations a run can name (TrainConfig.augment); LPCNet's noise is not specified by its
+# paper, so "a little" here is 30-50 dB below the speech.
+AUGMENTATIONS = {
+    "basic": {},
+    "lpcnet": {"filter_range": 0.375, "random_polarity": True, "noise_snr_db": (30.0, 50.0)},
+}
 
 
 def fixed_crops(corpus: SpeechCorpus, count: int, length: int, seed: int = 0) -> torch.Tensor:

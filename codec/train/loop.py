@@ -27,7 +27,7 @@ from torch import nn
 
 from ..model import Codec, CodecConfig, build_codec, load_model, save_model
 from .averaging import WeightAverage
-from .data import Augment, SpeechCorpus, fixed_crops
+from .data import AUGMENTATIONS, Augment, SpeechCorpus, fixed_crops
 from .discriminators import DISCRIMINATORS, discriminator_loss, generator_losses
 from .losses import (CompressedSpectralLoss, MultiResolutionSpectralLoss,
                      TransformCoefficientLoss, level_loss)
@@ -78,6 +78,8 @@ class TrainConfig:
                                   # counts this many times (1: every level alike)
     ema: float = 0.0              # > 0: also keep a moving average of the weights (this decay
                                   # per step), scored beside them and exported when better
+    augment: str = "basic"        # data.AUGMENTATIONS: "basic" (level, telephone band) or
+                                  # "lpcnet" (also a random filter, polarity and noise)
     compile: bool = False         # fuse the compressed loss's element-wise work (torch.compile;
                                   # about a minute to compile, then 1.4x faster per step)
 
@@ -145,7 +147,10 @@ class Trainer:
             self.disc_net = self._distributed(self.disc)
             self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.disc_lr,
                                            betas=(0.8, 0.99), weight_decay=0.0)
-        self.augment = Augment(sample_rate=mc.sample_rate)
+        if cfg.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be one of {', '.join(AUGMENTATIONS)}, not "
+                             f"{cfg.augment!r}")
+        self.augment = Augment(**AUGMENTATIONS[cfg.augment], sample_rate=mc.sample_rate)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1000 * self.rank)
         self.step, self.best, self.cpu_s, self.wall_s = 0, float("inf"), 0.0, 0.0
         self.average = WeightAverage(self.model, cfg.ema) if cfg.ema else None
