@@ -55,8 +55,8 @@ class TrainConfig:
     disc_lr: float = 2e-4
     disc: str = "full"            # "full" (periods + 3 STFTs), "cheap" (one small STFT) or
                                   # "multi" (the cheap one at 3 resolutions)
-    cpu_minutes: float = 0.0      # > 0: stop after this much CPU time in training steps, and
-                                  # run the schedules on its fraction instead of ``steps``
+    cpu_minutes: float = 0.0      # > 0: stop after this much CPU time in training steps (or at
+                                  # ``steps``), and run the schedules on its fraction
     wall_minutes: float = 0.0     # > 0 (and no cpu_minutes): the same with wall-clock time, for
                                   # a GPU, where the CPU time says little
     ae_warmup: float = 0.0        # fraction of the run trained without the quantizer
@@ -256,7 +256,8 @@ class Trainer:
         return self.step / max(1, self.cfg.steps)
 
     def finished(self) -> bool:
-        return self.progress() >= 1.0 if self._timed() else self.step >= self.cfg.steps
+        """``steps`` reached, or the time budget spent when there is one."""
+        return self.step >= self.cfg.steps or (self._timed() and self.progress() >= 1.0)
 
     def train_step(self) -> dict[str, float]:
         self.model.train()
