@@ -6,7 +6,8 @@ The held-out speakers are the ones ``scripts/train.py`` holds out (same manifest
 From them, ``--files`` utterances of 2-10 s, one per speaker first, are scored as they are and as
 a telephone-band copy (8 kHz, 300-3400 Hz, back to 16 kHz), at every bitrate of each model:
 WB-PESQ, STOI, SI-SDR, log-mel distance and the output level minus the input level (RMS, dB);
-and the same for the latent decoded unquantized (rows "latent"; ``--no-latent`` leaves them out).
+and the same for the latent decoded unquantized (rows "latent"; ``--no-latent`` leaves them out,
+``--latent-only`` keeps only them, for models trained with the quantizer off).
 Each model runs offline (``Codec.encode`` / ``Codec.decode``, aligned and as long as the input).
 
     python scripts/compare_models.py codec/weights runs/bake-stft/best --json out/heldout.json
@@ -62,10 +63,11 @@ def read_clip(path: Path, rate: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def run_model(model, clips: dict[str, list[np.ndarray]], rate: int,
-              latent: bool = True) -> list[dict]:
-    """Scores at every bitrate and, with ``latent``, of the latent decoded unquantized (kbps
-    "latent": what the encoder and decoder can do without the quantizer, the ceiling)."""
+def run_model(model, clips: dict[str, list[np.ndarray]], rate: int, latent: bool = True,
+              bitrates: bool = True) -> list[dict]:
+    """Scores at every bitrate (with ``bitrates``) and, with ``latent``, of the latent decoded
+    unquantized (kbps "latent": what the encoder and decoder can do without the quantizer, the
+    ceiling)."""
     def coded(k):
         return lambda x: model.decode(model.encode(x, k), x.shape[-1])
 
@@ -73,7 +75,8 @@ def run_model(model, clips: dict[str, list[np.ndarray]], rate: int,
         return model.decode_latent(model.latent(x[None, None]))[..., : x.shape[-1]]
 
     settings = [(kbps, coded(model.config.codebooks_for(kbps)))
-                for kbps in model.config.bitrates] + ([("latent", unquantized)] if latent else [])
+                for kbps in (model.config.bitrates if bitrates else ())]
+    settings += [("latent", unquantized)] if latent else []
     rows = []
     for kbps, codec in settings:
         for band, wavs in clips.items():
@@ -95,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--holdout", type=float, default=0.05)
     p.add_argument("--files", type=int, default=24)
     p.add_argument("--json", type=Path)
-    p.add_argument("--no-latent", action="store_true",
-                   help="leave out the rows of the latent decoded unquantized")
+    rows = p.add_mutually_exclusive_group()
+    rows.add_argument("--no-latent", action="store_true",
+                      help="leave out the rows of the latent decoded unquantized")
+    rows.add_argument("--latent-only", action="store_true",
+                      help="only those rows (models trained with the quantizer off)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     files = heldout_files(args.data, args.holdout, args.files)
@@ -113,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for spec, model in models.items():
         name = f"{spec} ({model.model_id.hex()[:8]})"
-        results[name] = run_model(model, clips, rate, not args.no_latent)
+        results[name] = run_model(model, clips, rate, not args.no_latent,
+                                  not args.latent_only)
         for r in results[name]:
             kbps = r["kbps"] if isinstance(r["kbps"], str) else f"{r['kbps']:g}"
             print(f"| {name} | {kbps} | {r['band']} | {r['pesq']:.3f} | {r['stoi']:.3f} | "
