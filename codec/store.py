@@ -19,9 +19,10 @@ from .errors import FormatError
 from .version import WEIGHTS_VERSION
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+PREVIOUS = "previous"  # the folder in ``weights/`` of earlier shipped models, one per model id
 # Where models are looked up by id: the shipped one, then one folder per earlier shipped model
 # (``weights/previous/<model id>/``), so files they wrote keep decoding. Tests replace the list.
-MODEL_SEARCH_PATH: list[Path] = [WEIGHTS_DIR, WEIGHTS_DIR / "previous"]
+MODEL_SEARCH_PATH: list[Path] = [WEIGHTS_DIR, WEIGHTS_DIR / PREVIOUS]
 WEIGHTS_FILE = "codec.pt"
 CONFIG_FILE = "config.json"
 
@@ -45,6 +46,12 @@ def read_meta(directory: str | Path) -> dict:
         raise FormatError(f"model in {directory} has format version {version}, this code "
                           f"reads {WEIGHTS_VERSION}")
     return meta
+
+
+def model_files(meta: dict) -> list[str]:
+    """The files of a saved model, by its ``config.json``: the weights, the config, its graphs."""
+    graphs = meta.get("graphs") or {}
+    return [WEIGHTS_FILE, CONFIG_FILE, *(g["file"] for g in graphs.values())]
 
 
 def _saved_models(search: list[Path] | None = None):
