@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Training throughput: crops per CPU-minute of a recipe, given as ``scripts/train.py`` flags.
 
-Each measurement runs ``scripts/train.py`` twice from scratch on one thread, for ``--warm`` steps
-and for ``--warm + --steps`` steps, and takes the difference of the CPU time of the whole process
-tree (user + system, every thread and child): start-up, data loading, compilation, the final
-evaluation and the export are in both runs and cancel. ``--baseline-rev`` runs the same
-measurement on the code of an earlier git revision (its own ``scripts/train.py``, from
-``git archive``), in alternation with this one, and prints the ratio.
+Each measurement runs ``scripts/train.py`` from scratch on one thread for ``--warm + --steps``
+steps, logging every step, and reads the CPU time of the ``--steps`` steps after the warm ones
+from its ``train.csv`` (the trainer's own count: ``time.process_time`` around each step, every
+thread of the process): start-up, data loading, compilation (``--compile`` compiles in the first
+step, in the process), evaluation and export are left out. Nothing is forked after the first
+step, so this is also the process tree's CPU time in those steps; the whole tree's for the whole
+run (user + system, every child it waited for: the compiler included) is printed beside it.
+``--baseline-rev`` runs the same measurement on the code of an earlier git revision (its own
+``scripts/train.py``, from ``git archive``), in alternation with this one, and prints the ratio.
 
     python scripts/bench_train.py -- --batch-size 32 --recon-loss compressed ...
     python scripts/bench_train.py --baseline-rev 859dc57 \\
@@ -58,20 +61,20 @@ def tree_cpu_seconds(cmd: list[str], cwd: Path, env: dict) -> float:
                                                            - before.children_system)
 
 
-def measure(code: Path, flags: list[str], steps: int, warm: int, work: Path, data: Path) -> float:
-    """CPU seconds of ``steps`` training steps after ``warm`` ones, with the code in ``code``."""
+def measure(code: Path, flags: list[str], steps: int, warm: int, work: Path,
+            data: Path) -> tuple[float, float]:
+    """CPU seconds of ``steps`` training steps after ``warm`` ones, with the code in ``code``,
+    and of the whole run's process tree."""
+    run = Path(tempfile.mkdtemp(dir=work))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE",
-           "PYTHONPATH": str(code)}
-    spent = []
-    for n in (warm, warm + steps):
-        run = Path(tempfile.mkdtemp(dir=work))
-        # a fresh compile cache: both runs compile alike, and the difference leaves it out
-        env["TORCHINDUCTOR_CACHE_DIR"] = str(run / "inductor")
-        spent.append(tree_cpu_seconds(
-            [sys.executable, str(code / "scripts/train.py"), "--run-dir", str(run / "run"),
-             "--data", str(data), "--threads", "1", "--steps", str(n), "--eval-every",
-             str(10 ** 9), "--valid-items", "1", *flags], code, env))
-    return spent[1] - spent[0]
+           "PYTHONPATH": str(code), "TORCHINDUCTOR_CACHE_DIR": str(run / "inductor")}
+    tree = tree_cpu_seconds(
+        [sys.executable, str(code / "scripts/train.py"), "--run-dir", str(run / "run"),
+         "--data", str(data), "--threads", "1", "--steps", str(warm + steps), "--log-every", "1",
+         "--eval-every", str(10 ** 9), "--valid-items", "1", *flags], code, env)
+    with open(run / "run" / "train.csv", newline="") as f:
+        minutes = {int(r["step"]): float(r["time/cpu_min"]) for r in csv.DictReader(f)}
+    return 60 * (minutes[warm + steps] - minutes[warm]), tree
 
 
 def batch_size(flags: list[str]) -> int:
@@ -87,7 +90,7 @@ def main() -> None:
                    help="after --: scripts/train.py flags of the recipe (not --run-dir, --data, "
                         "--steps, --threads)")
     p.add_argument("--steps", type=int, default=30, help="steps timed per measurement")
-    p.add_argument("--warm", type=int, default=3, help="steps run before the timed ones")
+    p.add_argument("--warm", type=int, default=5, help="steps run before the timed ones")
     p.add_argument("--repeats", type=int, default=1, help="measurements per code, alternated")
     p.add_argument("--baseline-rev", help="also measure this git revision's code")
     p.add_argument("--baseline-flags",
@@ -109,20 +112,24 @@ def main() -> None:
             subprocess.run(["tar", "x", "-C", str(old)], input=archive, check=True)
             codes.append((f"rev {args.baseline_rev}", old, base_flags))
         rates: dict[str, list[float]] = {name: [] for name, _, _ in codes}
+        trees: dict[str, list[float]] = {name: [] for name, _, _ in codes}
         for _ in range(args.repeats):
             for name, code, f in codes:
-                cpu = measure(code, f, args.steps, args.warm, work, data)
+                cpu, tree = measure(code, f, args.steps, args.warm, work, data)
                 rates[name].append(args.steps * batch_size(f) * 60 / cpu)
-                print(f"  {name}: {args.steps} steps in {cpu:.1f} CPU-s", file=sys.stderr)
-    print("| code | recipe | crops per CPU-minute (each measurement) | mean |")
-    print("|---|---|---|---:|")
+                trees[name].append(tree)
+                print(f"  {name}: {args.steps} steps in {cpu:.1f} CPU-s (the whole run "
+                      f"{tree:.1f})", file=sys.stderr)
+    print("| code | recipe | crops per CPU-minute (each measurement) | mean | whole runs, CPU-s |")
+    print("|---|---|---|---:|---|")
     for name, _, f in codes:
         each = ", ".join(f"{r:.0f}" for r in rates[name])
-        print(f"| {name} | `{shlex.join(f)}` | {each} | {sum(rates[name]) / len(rates[name]):.0f} |")
+        runs = ", ".join(f"{t:.0f}" for t in trees[name])
+        print(f"| {name} | `{shlex.join(f)}` | {each} | {sum(rates[name]) / len(rates[name]):.0f} "
+              f"| {runs} |")
     if args.baseline_rev:
         mine, base = (sum(rates[n]) / len(rates[n]) for n, _, _ in codes)
         print(f"\nratio, this tree / {args.baseline_rev}: {mine / base:.2f}x")
-
 
 if __name__ == "__main__":
     main()
