@@ -22,6 +22,7 @@ from torch import distributed as dist
 from tqdm import tqdm
 
 from codec.model import CodecConfig, load_model
+from codec.signals import INTERRUPTED, STOPS, TERMINATED, handled
 from codec.store import shipped_architecture
 from codec.train.data import SpeechCorpus, list_utterances, split_by_speaker
 from codec.train.loop import TrainConfig, Trainer
@@ -102,10 +103,26 @@ def main() -> None:
         p.error(f"no training files left in {args.data} after holding out {args.holdout:.0%} "
                 "of the speakers")
     quiet = not sys.stderr.isatty()
-    train(args, SpeechCorpus(train_utts, progress=lambda x: tqdm(x, "load train", disable=quiet)),
-          SpeechCorpus(valid_utts, progress=lambda x: tqdm(x, "load held-out", disable=quiet)))
+    interruptible(lambda: train(
+        args, SpeechCorpus(train_utts, progress=lambda x: tqdm(x, "load train", disable=quiet)),
+        SpeechCorpus(valid_utts, progress=lambda x: tqdm(x, "load held-out", disable=quiet))),
+        Path(args.run_dir))
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def interruptible(run, run_dir: Path) -> None:
+    """``run()``; on Ctrl-C or SIGTERM, one line (the trainer has saved its checkpoint once
+    it started) and exit status 130 or 143, no traceback."""
+    with handled():
+        try:
+            run()
+        except STOPS as stop:
+            saved = run_dir / "checkpoint.pt"
+            where = f"; resume from {saved}" if saved.exists() else ""
+            print(f"interrupted{where}", file=sys.stderr)
+            raise SystemExit(TERMINATED if isinstance(stop, SystemExit) else INTERRUPTED) \
+                from None
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import ROOT, parser, train  # noqa: E402
+from train import ROOT, interruptible, parser, train  # noqa: E402
 
 from codec.store import shipped_config  # noqa: E402
 from codec.train.pack import read_pack, write_pack  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> None:
     run = p.parse_args(rest)
     run.wall_minutes = run.minutes
     corpus, valid = read_pack(run.pack)
-    train(run, corpus, valid)
+    interruptible(lambda: train(run, corpus, valid), Path(run.run_dir))
 
 
 if __name__ == "__main__":

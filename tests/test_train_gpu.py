@@ -86,3 +86,30 @@ def test_an_unquantized_run_is_scored_on_its_latent_and_a_wall_budget_ends_it(tm
     assert trainer.step == 1  # the first step used up the budget
     header = (tmp_path / "run" / "valid.csv").read_text().splitlines()[0].split(",")
     assert "valid/log_mel@latent" in header and not any("@6" in h for h in header)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_130_without_a_traceback(tmp_path):
+    """Ctrl-C (or SIGTERM: 143) during training waits for the step to end, saves the checkpoint
+    of the steps done, and says where to resume from in one line."""
+    import signal
+    import time
+    data = manifest(tmp_path / "data", speakers=6, per_speaker=1)
+    for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        run = tmp_path / f"run{status}"
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(data), "--run-dir",
+             str(run), "--device", "cpu", "--threads", "1", "--steps", "100000",
+             "--batch-size", "2", "--crop-seconds", "0.4", "--log-every", "1",
+             "--eval-every", "100000", "--holdout", "0", "--model", *SPECTRAL],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        log, start = run / "train.csv", time.time()
+        while (not log.exists() or len(log.read_text().splitlines()) < 3) and \
+                time.time() - start < 300 and proc.poll() is None:
+            time.sleep(0.2)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == status, err[-2000:]
+        assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("interrupted")
+        saved = torch.load(run / "checkpoint.pt", weights_only=True)
+        logged = int(log.read_text().splitlines()[-1].split(",")[0])
+        assert saved["step"] >= logged >= 2  # the run resumes where it stopped

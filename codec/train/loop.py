@@ -26,6 +26,7 @@ from torch import distributed as dist
 from torch import nn
 
 from ..model import Codec, CodecConfig, build_codec, load_model, save_model
+from ..signals import STOPS, deferred
 from .averaging import WeightAverage
 from .data import AUGMENTATIONS, Augment, SpeechCorpus, fixed_crops
 from .discriminators import DISCRIMINATORS, discriminator_loss, generator_losses
@@ -416,18 +417,29 @@ class Trainer:
         bar = tqdm(total=self.cfg.steps, initial=self.step, desc="train", dynamic_ncols=True,
                    mininterval=1 if sys.stderr.isatty() else 30, disable=not self.is_main)
         t0, last = time.time(), {}
-        while not self.finished():
-            c0, w0 = time.process_time(), time.perf_counter()
-            last = self.train_step()  # ends on the loss values: a GPU has finished the step
-            self.cpu_s += time.process_time() - c0
-            self.wall_s += time.perf_counter() - w0
-            bar.update(1)
-            if not self.is_main:
-                continue
-            if self.step % self.cfg.log_every == 0:
-                bar.set_postfix(mel=f"{last['mel/loss']:.3f}", ppl=f"{last['vq/perplexity_mean']:.0f}")
-                self._log({"step": self.step, "time/elapsed_s": round(time.time() - t0, 1),
-                           "time/cpu_min": round(self.cpu_s / 60, 3), **last})
-            if self.step % self.cfg.eval_every == 0 or self.finished():
-                self._evaluate_and_save(bar)
-        bar.close()
+        try:
+            while not self.finished():
+                # Ctrl-C or SIGTERM (under signals.handled(), as scripts/train.py runs) waits for
+                # the end of the step and of an evaluation, so what is saved is whole
+                with deferred():
+                    c0, w0 = time.process_time(), time.perf_counter()
+                    last = self.train_step()  # ends on the loss values: a GPU has finished
+                    self.cpu_s += time.process_time() - c0
+                    self.wall_s += time.perf_counter() - w0
+                bar.update(1)
+                if not self.is_main:
+                    continue
+                if self.step % self.cfg.log_every == 0:
+                    bar.set_postfix(mel=f"{last['mel/loss']:.3f}",
+                                    ppl=f"{last['vq/perplexity_mean']:.0f}")
+                    self._log({"step": self.step, "time/elapsed_s": round(time.time() - t0, 1),
+                               "time/cpu_min": round(self.cpu_s / 60, 3), **last})
+                if self.step % self.cfg.eval_every == 0 or self.finished():
+                    with deferred():
+                        self._evaluate_and_save(bar)
+        except STOPS:
+            if self.is_main:
+                self.save_checkpoint()
+            raise
+        finally:
+            bar.close()
