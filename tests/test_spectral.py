@@ -149,7 +149,7 @@ def test_envelope_head_sets_each_bands_level():
     edges = erb_bands(161, 16000)
     assert edges[0] == 0 and edges[-1] == 161 and all(b - a >= 2 for a, b in zip(edges, edges[1:]))
     assert 20 <= len(edges) - 1 <= 30
-    dec = EnvelopeSpectralDecoder(320, 8, width=16, blocks=1)
+    dec = EnvelopeSpectralDecoder(320, 8, width=16, blocks=1, sample_rate=16000)
     torch.manual_seed(0)
     frames, bands = 3, dec.bands
     shape = 30 * torch.randn(1, 2 * frames, 2, 161)  # loud: the floor is negligible

@@ -42,7 +42,7 @@ DECODERS: dict[str, Builder] = {
     # the same with a gain-shape head: band levels times a normalised spectrum
     "spectral-envelope": lambda c: EnvelopeSpectralDecoder(
         c.hop, c.dim, c.transform, c.width, c.decoder_blocks, c.expansion, c.kernel, c.int8,
-        c.sample_rate),
+        sample_rate=c.sample_rate),
 }
 
 

@@ -47,8 +47,8 @@ class EnvelopeSpectralDecoder(SpectralDecoder):
     each band, times the band's level."""
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
-                 blocks: int = 6, expansion: int = 2, kernel: int = 5, int8: bool = False,
-                 sample_rate: int = 16000):
+                 blocks: int = 6, expansion: int = 2, kernel: int = 5, int8: bool = False, *,
+                 sample_rate: int):
         bins = hop // 2 + 1 if transform == "stft" else hop // 2
         edges = erb_bands(bins, sample_rate)
         super().__init__(hop, dim, transform, width, blocks, expansion, kernel, int8,
