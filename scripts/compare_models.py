@@ -27,7 +27,7 @@ import torch
 from torchaudio import functional as AF
 
 from codec.evaluation.metrics import score
-from codec.train.data import list_utterances, split_by_speaker
+from codec.train.data import list_utterances, round_robin, split_by_speaker
 from codec.train.transplant import load_variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,15 +44,8 @@ def telephone_band(wav: np.ndarray, rate: int) -> np.ndarray:
 def heldout_files(manifest: Path, holdout: float, count: int) -> list[Path]:
     """``count`` held-out utterances of 2-10 s, round-robin over speakers (sorted, stable)."""
     _, held = split_by_speaker(list_utterances(manifest), holdout)
-    by_speaker: dict[str, list[Path]] = {}
-    for u in sorted(held, key=lambda u: str(u.path)):
-        if 2.0 <= sf.info(str(u.path)).duration <= 10.0:
-            by_speaker.setdefault(u.speaker, []).append(u.path)
-    picked, rank = [], 0
-    while len(picked) < count and any(len(v) > rank for v in by_speaker.values()):
-        picked += [v[rank] for _, v in sorted(by_speaker.items()) if len(v) > rank]
-        rank += 1
-    return picked[:count]
+    fit = [u for u in held if 2.0 <= sf.info(str(u.path)).duration <= 10.0]
+    return [u.path for u in round_robin(fit)[:count]]
 
 
 def read_clip(path: Path, rate: int) -> np.ndarray:

@@ -44,6 +44,20 @@ def split_by_speaker(utts: list[Utterance], holdout: float) -> tuple[list, list]
     return [u for u in utts if not held(u)], [u for u in utts if held(u)]
 
 
+def round_robin(utts: list[Utterance]) -> list[Utterance]:
+    """Every speaker's first utterance (by path), then every speaker's second, ...: speakers
+    sorted by name, so the order is stable."""
+    by_speaker: dict[str, list[Utterance]] = {}
+    for u in sorted(utts, key=lambda u: str(u.path)):
+        by_speaker.setdefault(u.speaker, []).append(u)
+    queues = [v for _, v in sorted(by_speaker.items())]
+    order, rank = [], 0
+    while any(len(q) > rank for q in queues):
+        order += [q[rank] for q in queues if len(q) > rank]
+        rank += 1
+    return order
+
+
 class SpeechCorpus:
     """Utterances concatenated into one int16 tensor, resampled to ``sample_rate``."""
 

@@ -19,21 +19,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .data import SpeechCorpus, Utterance, list_utterances, split_by_speaker
+from .data import SpeechCorpus, list_utterances, round_robin, split_by_speaker
 
 VALID_FILES = 48  # held-out utterances packed: model selection scores 3 s crops of them
-
-
-def _round_robin(utts: list[Utterance]) -> list[Utterance]:
-    by_speaker: dict[str, list[Utterance]] = {}
-    for u in sorted(utts, key=lambda u: str(u.path)):
-        by_speaker.setdefault(u.speaker, []).append(u)
-    queues = [v for _, v in sorted(by_speaker.items())]
-    order, rank = [], 0
-    while any(len(q) > rank for q in queues):
-        order += [q[rank] for q in queues if len(q) > rank]
-        rank += 1
-    return order
 
 
 def _write(folder: Path, name: str, corpus: SpeechCorpus, speakers: list[str]) -> int:
@@ -52,10 +40,10 @@ def write_pack(manifest: Path, folder: Path, max_bytes: int, sample_rate: int,
     """Pack ``manifest``'s speech into ``folder``, at most ``max_bytes`` in all; its summary."""
     folder.mkdir(parents=True, exist_ok=True)
     train_utts, valid_utts = split_by_speaker(list_utterances(manifest), holdout)
-    valid_utts = _round_robin(valid_utts)[:VALID_FILES]
+    valid_utts = round_robin(valid_utts)[:VALID_FILES]
     spent = _write(folder, "valid", SpeechCorpus(valid_utts, sample_rate),
                    [u.speaker for u in valid_utts])
-    order = _round_robin(train_utts)
+    order = round_robin(train_utts)
     everything = SpeechCorpus(order, sample_rate)
     # FLAC takes speech to about half its 16-bit size, so a byte holds about a sample: start a
     # little above that guess, then shrink until the files fit
