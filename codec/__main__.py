@@ -88,11 +88,12 @@ def cmd_decode(args) -> None:
 
 
 def cmd_info(args) -> None:
-    from .api import config_for_file, read_input_bytes
+    from .api import config_for_file, naming, read_input_bytes
     from . import bitstream
     data = read_input_bytes(args.input)
-    config = config_for_file(data)  # the geometry the model id implies
-    h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop)  # sizes and CRC too
+    with naming(args.input):
+        config = config_for_file(data)  # the geometry the model id implies
+        h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop)  # sizes, CRC too
     kbps = bitstream.true_bitrate_kbps(h, len(data))
     print(f"format version   {FILE_VERSION}\n"
           f"model id         {h.model_id.hex()} ({h.codec_rate} Hz, {h.hop}-sample frames)\n"

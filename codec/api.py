@@ -7,6 +7,7 @@ costs the memory of one block and gives the same codes as encoding it whole.
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -83,6 +84,15 @@ def _by_file_id(data: bytes, lookup: Callable):
     except FormatError:
         bitstream.check_integrity(data)
         raise
+
+
+@contextmanager
+def naming(src) -> Iterator[None]:
+    """``FormatError``s about a file's content, prefixed with the file's name (``stdin``)."""
+    try:
+        yield
+    except FormatError as e:
+        raise FormatError(f"{_shown(src)}: {e}") from None
 
 
 def read_header(data: bytes, model: Model | None = None) -> bitstream.Header:
@@ -259,8 +269,9 @@ def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
     output = Output(dst, force, inputs=[src])
     fmt = audio_format_for(dst)
     data = read_input_bytes(src)
-    model = model or model_for_file(data)
-    header, blocks = decode_blocks(model, data)
+    with naming(src):
+        model = model or model_for_file(data)
+        header, blocks = decode_blocks(model, data)
     codec_rate = model.config.sample_rate
     out_rate = codec_rate if rate is None else rate
     if rate == "original":

@@ -169,6 +169,10 @@ def _check_prefix(data: bytes) -> None:
     if len(data) < 4 or data[:4] != MAGIC:
         if MAGIC.startswith(data):
             raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
+        kind = audio_kind(data)
+        if kind:
+            raise FormatError(f"not a codec bitstream (bad magic): it is {kind} audio, "
+                              "which codec encode compresses")
         raise FormatError("not a codec bitstream (bad magic)")
     if len(data) < _PREFIX.size:
         raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
@@ -181,6 +185,20 @@ def _check_prefix(data: bytes) -> None:
         raise FormatError(f"header length {header_length} does not match version {version} ({HEADER_LENGTH})")
     if len(data) < HEADER_SIZE:
         raise FormatError(f"truncated bitstream ({len(data)} bytes, header needs {HEADER_SIZE})")
+
+
+# Leading bytes of the audio files people hand to ``decode`` by mistake
+_AUDIO_MAGICS = ((b"RIFF", "WAV"), (b"RIFX", "WAV"), (b"RF64", "WAV"), (b"fLaC", "FLAC"),
+                 (b"OggS", "Ogg"), (b"FORM", "AIFF"), (b"ID3", "MP3"), (b".snd", "AU"),
+                 (b"caff", "CAF"), (b"riff", "Wave64"))
+
+
+def audio_kind(data: bytes) -> str | None:
+    """The kind of audio file ``data`` starts like (``"WAV"``, ``"FLAC"``...), or None."""
+    for magic, kind in _AUDIO_MAGICS:
+        if data.startswith(magic):
+            return kind
+    return None
 
 
 def read_header(data: bytes, codec_rate: int, hop: int) -> Header:

@@ -137,3 +137,28 @@ def test_pipes_through_a_real_process(tmp_path, wav_file):
 def test_shipped_samples_encode(tmp_path, capsys):
     sample = sorted(SAMPLES.glob("*.flac"))[0]
     assert run(["encode", sample, tmp_path / "s.cdc", "--bitrate", "1.5"], capsys)[0] == 0
+
+
+def test_errors_name_the_file(tmp_path, wav_file, capsys):
+    """Every complaint about a file's content names the file, as ``gzip`` does."""
+    cdc = tmp_path / "x.cdc"
+    assert run(["encode", wav_file, cdc], capsys)[0] == 0
+    for name, data in _corruptions(cdc.read_bytes()).items():
+        if not data:
+            continue  # empty: refused before parsing, already naming the file
+        bad = tmp_path / f"{name}.cdc"
+        bad.write_bytes(data)
+        for command in (["decode", bad, tmp_path / "o.wav"], ["info", bad]):
+            rc, _, err = run(command, capsys)
+            assert rc == 1 and err.startswith(f"codec: error: {bad}: "), (name, err)
+
+
+def test_decode_of_audio_says_encode_is_meant(tmp_path, wav_file, capsys):
+    rc, _, err = run(["decode", wav_file, tmp_path / "o.wav"], capsys)
+    assert rc == 1 and err.count("\n") == 1, err
+    assert f"{wav_file}: not a codec bitstream (bad magic): it is WAV audio" in err
+    assert "codec encode" in err
+    flac = tmp_path / "in.flac"
+    sf.write(flac, speech_like(0.5), 16000)
+    rc, _, err = run(["info", flac], capsys)
+    assert rc == 1 and "FLAC audio" in err and "codec encode" in err

@@ -438,3 +438,21 @@ def test_sound_card_feeds_frames_then_silence(monkeypatch):
     out = np.ones((512, 1), np.float32)
     card._stream.callback(out, 512, None, None)
     assert (out[:320, 0] == 0.5).all() and (out[320:, 0] == 0).all()
+
+
+def test_address_errors_name_the_address(tmp_path, capsys):
+    """A busy port or an address this host does not have: the error names the address."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        addr = f"127.0.0.1:{busy.getsockname()[1]}"
+        assert main(["receive", str(tmp_path / "a.wav"), "--listen", addr]) == 1
+        err = capsys.readouterr().err
+        assert err == f"codec: error: cannot listen on {addr}: Address already in use\n", err
+    assert main(["receive", str(tmp_path / "b.wav"), "--listen", "192.0.2.1:5004"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("codec: error: cannot listen on 192.0.2.1:5004: "), err
+    assert err.count("\n") == 1 and not list(tmp_path.iterdir())
+    sf.write(tmp_path / "in.wav", speech_like(0.1), 16000)
+    assert main(["send", str(tmp_path / "in.wav"), "--to", "255.255.255.255:5004"]) == 1
+    err = capsys.readouterr().err
+    assert err == "codec: error: cannot send to 255.255.255.255:5004: Permission denied\n", err

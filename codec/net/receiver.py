@@ -27,7 +27,7 @@ from ..audio import Output, audio_format_for, write_wav_blocks
 from ..errors import FormatError
 from ..signals import STOPS, caught, deferred
 from ..streaming import StreamDecoder, runtime_model
-from . import DEFAULT_PORT, IDLE_TIMEOUT
+from . import DEFAULT_PORT, IDLE_TIMEOUT, format_address
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
 from .packet import AudioPacket, EndPacket, StartPacket, decode_packet, model_tag_of
 from .stats import ReceiveStats, format_summary
@@ -345,9 +345,10 @@ class Receiver:
             pass
         try:
             self.sock.bind(listen)
-        except OSError:
+        except OSError as e:
             self.sock.close()
-            raise
+            raise OSError(e.errno, f"cannot listen on {format_address(listen)}: "
+                                   f"{e.strerror or e}") from None
         self.address = self.sock.getsockname()[:2]
 
     def close(self) -> None:

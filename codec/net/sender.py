@@ -25,6 +25,7 @@ from ..bitstream import output_samples_for
 from ..errors import ArgumentError, check_int, check_sample_rate
 from ..audio import open_audio, read_blocks, resample_blocks
 from ..streaming import StreamEncoder, runtime_model
+from . import format_address
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
 REPEATS = 3  # START and END are each sent this many times
 
@@ -119,6 +120,9 @@ class Sender:
             self.sock.sendto(data, self.dest)
         except ConnectionRefusedError:  # an ICMP error from an earlier datagram: keep going
             pass
+        except OSError as e:
+            raise OSError(e.errno, f"cannot send to {format_address(self.dest)}: "
+                                   f"{e.strerror or e}") from None
         self.stats.bytes += len(data)
         if self._first_sent is None:
             self._first_sent = time.monotonic()
