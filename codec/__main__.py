@@ -205,10 +205,23 @@ def error_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def check_terminals(args) -> None:
+    """As gzip does: no binary onto a terminal, and no waiting on a terminal for a file."""
+    from .audio import STDOUT_NAMES
+    from .errors import ArgumentError
+    if str(getattr(args, "output", None)) in STDOUT_NAMES and sys.stdout.isatty():
+        raise ArgumentError("refusing to write binary data to a terminal: redirect stdout "
+                            "(> file, | command) or name an output file")
+    if getattr(args, "input", None) == "-" and sys.stdin.isatty():
+        raise ArgumentError("refusing to read from a terminal: pipe or redirect a file into "
+                            "stdin (< file), or name the input file")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with handled():  # SIGTERM: SystemExit(143), unwinding like Ctrl-C (signals.py)
+            check_terminals(args)
             args.func(args)
     except KeyboardInterrupt:  # also raised by send/receive after finishing cleanly
         print("codec: interrupted", file=sys.stderr)

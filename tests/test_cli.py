@@ -162,3 +162,36 @@ def test_decode_of_audio_says_encode_is_meant(tmp_path, wav_file, capsys):
     sf.write(flac, speech_like(0.5), 16000)
     rc, _, err = run(["info", flac], capsys)
     assert rc == 1 and "FLAC audio" in err and "codec encode" in err
+
+
+def _on_a_terminal(args, stream: str):
+    """Run ``codec ARGS`` with stdout or stdin (``stream``) on a pseudo-terminal."""
+    import os
+    import pty
+    main_fd, tty = pty.openpty()
+    try:
+        return subprocess.run([sys.executable, "-m", "codec", *map(str, args)], cwd=ROOT,
+                              capture_output=stream == "stdin", timeout=60,
+                              **{stream: tty}, **({"stderr": subprocess.PIPE}
+                                                  if stream == "stdout" else {}))
+    finally:
+        os.close(main_fd)
+        os.close(tty)
+
+
+def test_no_binary_onto_a_terminal_and_no_silent_wait_on_one(tmp_path, wav_file):
+    """As gzip: ``decode x.cdc -`` onto a terminal and ``encode - x.cdc`` from one refuse at
+    once with one line, before any work, and leave no output."""
+    cdc = tmp_path / "x.cdc"
+    assert main(["encode", str(wav_file), str(cdc)]) == 0
+    for args in (["decode", cdc, "-"], ["encode", wav_file, "-"]):
+        p = _on_a_terminal(args, "stdout")
+        assert p.returncode == 1, p.stderr
+        assert p.stderr == b"codec: error: refusing to write binary data to a terminal: " \
+            b"redirect stdout (> file, | command) or name an output file\n", p.stderr
+    for args in (["encode", "-", tmp_path / "y.cdc"], ["decode", "-", tmp_path / "y.wav"],
+                 ["info", "-"]):
+        p = _on_a_terminal(args, "stdin")
+        assert p.returncode == 1 and b"refusing to read from a terminal" in p.stderr, p.stderr
+        assert p.stderr.count(b"\n") == 1
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["in.wav", "x.cdc"]

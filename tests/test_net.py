@@ -456,3 +456,19 @@ def test_address_errors_name_the_address(tmp_path, capsys):
     assert main(["send", str(tmp_path / "in.wav"), "--to", "255.255.255.255:5004"]) == 1
     err = capsys.readouterr().err
     assert err == "codec: error: cannot send to 255.255.255.255:5004: Permission denied\n", err
+
+
+def test_send_to_a_port_where_nothing_listens_warns(tmp_path, capsys):
+    """UDP confirms nothing, but a host answers a closed port with ICMP port unreachable:
+    ``send`` counts those answers and says that no receiver was listening."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        addr = f"127.0.0.1:{s.getsockname()[1]}"  # closed again below: nothing listens
+    sf.write(tmp_path / "in.wav", speech_like(0.4), 16000)
+    assert main(["send", str(tmp_path / "in.wav"), "--to", addr]) == 0
+    err = capsys.readouterr().err
+    warning = re.search(rf"codec: warning: {addr} answered (\d+) packets with ICMP port "
+                        r"unreachable: no receiver was listening there", err)
+    assert warning and int(warning[1]) >= 10, err
+    sent = send_file(None, tmp_path / "in.wav", parse_address(addr))  # paced, 20 frames
+    assert sent.refused >= 10 and sent.sent == sent.frames == 20

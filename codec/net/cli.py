@@ -49,6 +49,9 @@ def cmd_send(args) -> None:
           f"{stats.audio_kbps:.2f} kbps with packet headers (as codec receive counts them), "
           f"{stats.kbps:.2f} kbps with START/END too"
           + (" (interrupted)" if stats.interrupted else ""))
+    if stats.refused:
+        _note(f"warning: {host}:{port} answered {stats.refused} packets with ICMP port "
+              f"unreachable: no receiver was listening there (for all or part of the stream)")
     if stats.interrupted:
         raise KeyboardInterrupt
 

@@ -53,6 +53,7 @@ class SendStats:
     capture_start: float | None = None  # monotonic time frame 0's first sample was captured
     seconds: float = 0.0   # from the first packet to the last
     interrupted: bool = False  # stopped by Ctrl-C (END was still sent)
+    refused: int = 0       # ICMP port-unreachable reports: nothing listened on the port then
 
     @property
     def kbps(self) -> float:
@@ -98,6 +99,11 @@ class Sender:
         ipv4 = [a for a in found if a[0] == socket.AF_INET]  # "localhost" may list ::1 first
         family, _, _, _, self.dest = (ipv4 or found)[0]
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:  # connected: the kernel reports ICMP port unreachable (SendStats.refused)
+            self.sock.connect(self.dest)
+        except OSError as e:
+            self.sock.close()
+            raise self._error(e) from None
         self._start = encode_packet(StartPacket(self.stream_id, model.model_id, 0,
                                                 model.config.sample_rate, self.hop, self.bits))
         self._starts_left = REPEATS
@@ -115,14 +121,18 @@ class Sender:
     def close(self) -> None:
         self.sock.close()
 
+    def _error(self, e: OSError) -> OSError:
+        return OSError(e.errno, f"cannot send to {format_address(self.dest)}: {e.strerror or e}")
+
     def _send(self, data: bytes) -> None:
-        try:
-            self.sock.sendto(data, self.dest)
-        except ConnectionRefusedError:  # an ICMP error from an earlier datagram: keep going
-            pass
-        except OSError as e:
-            raise OSError(e.errno, f"cannot send to {format_address(self.dest)}: "
-                                   f"{e.strerror or e}") from None
+        for _ in range(2):  # a send that reports an earlier datagram's ICMP error sent nothing
+            try:
+                self.sock.send(data)
+                break
+            except ConnectionRefusedError:  # port unreachable: nothing listened (then)
+                self.stats.refused += 1
+            except OSError as e:
+                raise self._error(e) from None
         self.stats.bytes += len(data)
         if self._first_sent is None:
             self._first_sent = time.monotonic()
