@@ -18,7 +18,8 @@ from codec import bitstream
 from codec.__main__ import main
 from codec.api import decode_file, encode_file
 from codec.net.packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
-from codec.net.receiver import MAX_REFUSED, Receiver, ReceiverCore, format_summary, unwrap
+from codec.net.receiver import (MAX_REFUSED, ReceiveStats, Receiver, ReceiverCore,
+                                 format_summary, unwrap)
 from codec.net.sender import parse_address, send_file, send_pcm
 from codec.streaming import StreamDecoder, StreamEncoder
 from conftest import make_tiny_model, speech_like
@@ -472,3 +473,27 @@ def test_send_to_a_port_where_nothing_listens_warns(tmp_path, capsys):
     assert warning and int(warning[1]) >= 10, err
     sent = send_file(None, tmp_path / "in.wav", parse_address(addr))  # paced, 20 frames
     assert sent.refused >= 10 and sent.sent == sent.frames == 20
+
+
+def test_send_and_receive_summaries_report_what_a_user_can_act_on(stream, tmp_path, capsys):
+    """send: the rates grow as headers are added (payload, packet headers, IP and UDP: the
+    bandwidth to provision) and START/END are counted once, not spread over the seconds (with
+    loss they used to lower the figure); receive in file mode: no buffer delay to report."""
+    sf.write(tmp_path / "in.wav", speech_like(1.0), 16000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.bind(("127.0.0.1", 0))
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        addr = f"127.0.0.1:{rx.getsockname()[1]}"
+        assert main(["send", str(tmp_path / "in.wav"), "--to", addr, "--no-pace", "--loss",
+                     "0.5", "--seed", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "6.00 kbps codec payload, 12.80 kbps with packet headers (as codec receive counts " \
+        "them), 24.00 kbps on the network (with IPv4 and UDP headers); 6 START/END packets, " \
+        f"{3 * len(stream[1]) + 3 * len(stream[3])} bytes" in err, err
+    # 15 + 17 bytes a packet, + 28 of IPv4 and UDP, 50 a second
+    stats = ReceiveStats(16000, 320, decoded=50, hold_s=50.0)
+    assert "delay    none (file mode: frames are written in order, not played; --play " \
+        "plays them); network jitter 0.0 ms" in format_summary(stats)
+    stats.target_ms = 60.0
+    assert "delay    jitter buffer 60 ms target (0 frames added), held 1000.0 ms" in \
+        format_summary(stats)

@@ -43,11 +43,13 @@ def cmd_send(args) -> None:
                 print(text, file=sys.stderr)
         stats = send_file(model, args.input, args.to, on_open=on_open, **options)
     host, port = args.to
+    ip = "IPv6" if stats.ip_header == 48 else "IPv4"
     _note(f"sent stream {stats.stream_id:08x} to {host}:{port}: {stats.frames} frames "
           f"({stats.samples / rate:.2f} s) in {stats.seconds:.2f} s, {stats.sent} audio packets, "
           f"{stats.dropped} dropped by --loss; {stats.payload_kbps:.2f} kbps codec payload, "
           f"{stats.audio_kbps:.2f} kbps with packet headers (as codec receive counts them), "
-          f"{stats.kbps:.2f} kbps with START/END too"
+          f"{stats.network_kbps:.2f} kbps on the network (with {ip} and UDP headers); "
+          f"{stats.control} START/END packets, {stats.control_bytes} bytes"
           + (" (interrupted)" if stats.interrupted else ""))
     if stats.refused:
         _note(f"warning: {host}:{port} answered {stats.refused} packets with ICMP port "

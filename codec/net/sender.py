@@ -55,15 +55,24 @@ class SendStats:
     interrupted: bool = False  # stopped by Ctrl-C (END was still sent)
     refused: int = 0       # ICMP port-unreachable reports: nothing listened on the port then
 
-    @property
-    def kbps(self) -> float:
-        """Bitrate on the wire (packet bytes, without IP/UDP headers)."""
-        return self.bytes * 8 / (self.frames * self.frame_s * 1000) if self.frames else 0.0
+    control: int = 0       # START and END packets sent
+    ip_header: int = 28    # bytes of IP and UDP header per datagram (48 over IPv6)
 
     @property
     def audio_kbps(self) -> float:
         """Audio packets with their headers, per packet sent (what ``codec receive`` reports)."""
         return self.audio_bytes * 8 / (self.sent * self.frame_s * 1000) if self.sent else 0.0
+
+    @property
+    def network_kbps(self) -> float:
+        """The same with IP and UDP headers: the bandwidth the stream takes on the network."""
+        bits = (self.audio_bytes + self.sent * self.ip_header) * 8
+        return bits / (self.sent * self.frame_s * 1000) if self.sent else 0.0
+
+    @property
+    def control_bytes(self) -> int:
+        """Bytes of the START and END packets (once per stream, not per second)."""
+        return self.bytes - self.audio_bytes
 
     @property
     def payload_kbps(self) -> float:
@@ -89,7 +98,6 @@ class Sender:
         self.frame_s = model.hop / model.config.sample_rate
         self.tag = model_tag_of(model.model_id)
         self.stream_id = secrets.randbits(32) if stream_id is None else stream_id
-        self.stats = SendStats(self.stream_id, self.frame_s)
         self._rng = random.Random(seed)
         try:
             found = socket.getaddrinfo(dest[0], dest[1], type=socket.SOCK_DGRAM)
@@ -99,6 +107,8 @@ class Sender:
         ipv4 = [a for a in found if a[0] == socket.AF_INET]  # "localhost" may list ::1 first
         family, _, _, _, self.dest = (ipv4 or found)[0]
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.stats = SendStats(self.stream_id, self.frame_s,
+                               ip_header=48 if family == socket.AF_INET6 else 28)
         try:  # connected: the kernel reports ICMP port unreachable (SendStats.refused)
             self.sock.connect(self.dest)
         except OSError as e:
@@ -151,8 +161,7 @@ class Sender:
                 time.sleep(delay)
         codes = self.encoder.encode_codes(frame)
         if self._starts_left:
-            self._send(self._start)
-            self._starts_left -= 1
+            self._send_start()
         self.stats.frames += 1
         if self.loss and self._rng.random() < self.loss:
             self.stats.dropped += 1
@@ -168,15 +177,20 @@ class Sender:
     def finish(self) -> SendStats:
         """Send the START repeats still due, then END three times."""
         while self._starts_left:
-            self._send(self._start)
-            self._starts_left -= 1
+            self._send_start()
         end = encode_packet(EndPacket(self.stream_id, self.tag, self.stats.frames % (1 << 32),
                                       self.stats.samples))
         for i in range(REPEATS):
             if i and self.pace:
                 time.sleep(self.frame_s)
             self._send(end)
+            self.stats.control += 1
         return self.stats
+
+    def _send_start(self) -> None:
+        self._send(self._start)
+        self._starts_left -= 1
+        self.stats.control += 1
 
     def stream(self, blocks: Iterator[np.ndarray]) -> SendStats:
         """Send float blocks at the model's rate, of any sizes, as frames (the last one

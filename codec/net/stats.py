@@ -55,14 +55,15 @@ class ReceiveStats:
 
 def format_summary(s: ReceiveStats) -> str:
     sid = "none" if s.stream_id is None else f"{s.stream_id:08x}"
-    if s.target_ms is None:
-        buf = f"file mode, frames held {s.hold_ms:.1f} ms on average"
+    if s.target_ms is None:  # frames are written as soon as they are settled: no playout clock
+        buf = "none (file mode: frames are written in order, not played; --play plays them)"
     else:
-        buf = f"{s.target_ms:.0f} ms target ({s.stretched} frames added), held {s.hold_ms:.1f} ms"
+        buf = (f"jitter buffer {s.target_ms:.0f} ms target ({s.stretched} frames added), "
+               f"held {s.hold_ms:.1f} ms")
     return (f"stream {sid}: {s.samples} samples ({s.samples / s.sample_rate:.2f} s), "
             f"{'ended' if s.ended else 'no end-of-stream packet'}\n"
             f"packets  received {s.received}, lost {s.lost}, late {s.late}, duplicated "
             f"{s.duplicated}, early {s.early}, junk {s.junk}\n"
             f"frames   decoded {s.decoded}, concealed {s.concealed}\n"
             f"bitrate  {s.kbps:.2f} kbps codec payload, {s.wire_kbps:.2f} kbps with packet headers\n"
-            f"delay    jitter buffer {buf}; network jitter {s.jitter_ms:.1f} ms")
+            f"delay    {buf}; network jitter {s.jitter_ms:.1f} ms")
