@@ -25,6 +25,7 @@ PREVIOUS = "previous"  # the folder in ``weights/`` of earlier shipped models, o
 MODEL_SEARCH_PATH: list[Path] = [WEIGHTS_DIR, WEIGHTS_DIR / PREVIOUS]
 WEIGHTS_FILE = "codec.pt"
 CONFIG_FILE = "config.json"
+RECIPE_FILE = "recipe.json"  # optional: how the model was trained (train/recipe.py)
 
 
 def model_id_for(weights: bytes, config: CodecConfig | dict) -> bytes:

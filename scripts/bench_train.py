@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shlex
 import subprocess
@@ -77,10 +78,17 @@ def measure(code: Path, flags: list[str], steps: int, warm: int, work: Path,
     return 60 * (minutes[warm + steps] - minutes[warm]), tree
 
 
-def batch_size(flags: list[str]) -> int:
+def batch_size(flags: list[str], code: Path) -> int:
+    """The batch that ``code``'s ``scripts/train.py`` runs with ``flags`` (run in ``code``): the
+    flag's, else its recipe's (the shipped model's unless ``--recipe``), else 16, TrainConfig's."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--batch-size", type=int, default=16)  # TrainConfig's default
-    return p.parse_known_args(flags)[0].batch_size
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--recipe", default="codec/weights/recipe.json")
+    args = p.parse_known_args(flags)[0]
+    recipe = code / args.recipe
+    if args.batch_size is None and args.recipe != "none" and recipe.is_file():
+        return json.loads(recipe.read_text()).get("batch_size", 16)
+    return args.batch_size or 16
 
 
 def main() -> None:
@@ -116,7 +124,7 @@ def main() -> None:
         for _ in range(args.repeats):
             for name, code, f in codes:
                 cpu, tree = measure(code, f, args.steps, args.warm, work, data)
-                rates[name].append(args.steps * batch_size(f) * 60 / cpu)
+                rates[name].append(args.steps * batch_size(f, code) * 60 / cpu)
                 trees[name].append(tree)
                 print(f"  {name}: {args.steps} steps in {cpu:.1f} CPU-s (the whole run "
                       f"{tree:.1f})", file=sys.stderr)

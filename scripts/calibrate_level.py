@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +25,7 @@ import torch
 
 from codec.evaluation.metrics import level_difference_db
 from codec.model import load_model, save_model
-from codec.store import read_meta
+from codec.store import RECIPE_FILE, read_meta
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_models import ROOT, heldout_files, read_clip  # noqa: E402
@@ -80,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "holdout": args.holdout, "before": measured}
     model.config = replace(model.config, output_gain_db=tuple(gains))
     model_id = save_model(model, args.out, extra, graphs=bool(meta.get("graphs")))
+    if (args.model / RECIPE_FILE).is_file():  # the copy was trained as the model was
+        shutil.copyfile(args.model / RECIPE_FILE, args.out / RECIPE_FILE)
+    else:
+        (args.out / RECIPE_FILE).unlink(missing_ok=True)
     print(f"\nsaved {args.out} (model id {model_id.hex()}): output_gain_db "
           f"{json.dumps(list(gains))}")
     return 0

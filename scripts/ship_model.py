@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Ship a saved model: the shipped one moves to ``codec/weights/previous/<its model id>/`` (its
-weights, config and graphs), so the files it wrote keep decoding, and DIR's files take its place.
+weights, config, graphs and recipe), so the files it wrote keep decoding, and DIR's files take
+its place (``scripts/train.py`` then takes its defaults from DIR's ``recipe.json``, if any).
 
     python scripts/ship_model.py runs/NAME/level
 
@@ -26,7 +27,8 @@ from codec.engine import load_engine
 from codec.errors import FormatError
 from codec.model import load_model
 from codec.nn.export import graph_roles
-from codec.store import CONFIG_FILE, PREVIOUS, WEIGHTS_DIR, model_dir_for_id, model_files, read_meta
+from codec.store import (CONFIG_FILE, PREVIOUS, RECIPE_FILE, WEIGHTS_DIR, model_dir_for_id,
+                         model_files, read_meta)
 
 AT_FDCWD, RENAME_EXCHANGE = -100, 2  # Linux <fcntl.h>, <linux/fs.h>
 
@@ -86,13 +88,18 @@ def link(src: str | Path, dst: str | Path) -> None:
         shutil.copy2(src, dst)
 
 
+def files_of(directory: Path, meta: dict) -> list[str]:
+    """A model folder's files: those of its ``config.json``, and its recipe where it has one."""
+    return model_files(meta) + ([RECIPE_FILE] if (directory / RECIPE_FILE).is_file() else [])
+
+
 def fill(stage: Path, directory: Path, weights: Path, new: dict, old: dict | None) -> None:
     """Build the new weights folder in ``stage``: DIR's model files (copies: DIR may change
     later), the shipped model's in ``previous/<id>/`` and the rest of ``weights`` linked."""
     os.chmod(stage, weights.stat().st_mode & 0o7777)  # mkdtemp makes it private
-    for name in model_files(new):
+    for name in files_of(directory, new):
         shutil.copy2(directory / name, stage / name)
-    retired = model_files(old) if old else []
+    retired = files_of(weights, old) if old else []
     for entry in weights.iterdir():
         if entry.name in retired or (stage / entry.name).exists():
             continue

@@ -2,8 +2,9 @@
 """Train the codec on a folder or manifest of speech (default: ../shared/data/train.tsv).
 
 Resumes from RUN_DIR/checkpoint.pt when it exists; ``--init-from codec/weights`` starts from the
-shipped weights with a fresh optimizer. The best held-out model is exported to RUN_DIR/best,
-ready to copy into codec/weights/.
+shipped weights with a fresh optimizer. The best held-out model is exported to RUN_DIR/best, with
+its recipe (recipe.json: the flags below that differ from their built-in defaults). Flags not
+given take their defaults from the shipped model's recipe (codec/weights/recipe.json; --recipe).
 
     python scripts/train.py --run-dir runs/cpu1 --steps 4000
     torchrun --nproc_per_node 8 scripts/train.py --run-dir runs/gpu --adv-weight 1   # DDP
@@ -23,11 +24,13 @@ from tqdm import tqdm
 
 from codec.model import CodecConfig, load_model
 from codec.signals import INTERRUPTED, STOPS, TERMINATED, handled
-from codec.store import shipped_architecture
+from codec.store import RECIPE_FILE, WEIGHTS_DIR, shipped_architecture
 from codec.train.data import SpeechCorpus, list_utterances, split_by_speaker
 from codec.train.loop import TrainConfig, Trainer
+from codec.train.recipe import read_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_RECIPE = WEIGHTS_DIR / RECIPE_FILE  # read when the arguments are parsed
 
 
 def model_config(args: argparse.Namespace) -> CodecConfig | None:
@@ -88,9 +91,28 @@ def train(args: argparse.Namespace, corpus: SpeechCorpus, valid: SpeechCorpus) -
             Path(args.init_from) if args.init_from else None, args.device).run()
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser,
+                                                      argparse.Namespace]:
+    """The parser and ``argv`` parsed, each flag not given taking the --recipe file's value
+    (default: the shipped model's recipe) where it has one."""
     p = parser()
-    args = p.parse_args()
+    p.add_argument("--recipe", default=str(SHIPPED_RECIPE),
+                   help="a recipe.json (a model's, beside its config.json) whose values are the "
+                        "defaults of the flags above; 'none': their built-in defaults "
+                        "(default: the shipped model's, %(default)s)")
+    recipe = p.parse_known_args(argv)[0].recipe
+    if recipe == str(SHIPPED_RECIPE) and not SHIPPED_RECIPE.exists():
+        print(f"train: no {SHIPPED_RECIPE}: the built-in defaults", file=sys.stderr)
+    elif recipe != "none":
+        try:
+            p.set_defaults(**read_recipe(Path(recipe)))
+        except ValueError as e:
+            p.error(f"--recipe: {e}")
+    return p, p.parse_args(argv)
+
+
+def main() -> None:
+    p, args = parse_args()
     if "LOCAL_RANK" in os.environ:  # started by torchrun: one process per device
         local_rank = int(os.environ["LOCAL_RANK"])
         if args.device.startswith("cuda"):

@@ -16,7 +16,7 @@ def test_torchrun_two_processes(tmp_path):
            str(ROOT / "scripts" / "train.py"), "--data", str(tmp_path / "data"), "--run-dir", str(run),
            "--device", "cpu", "--threads", "1", "--steps", "2", "--batch-size", "2",
            "--crop-seconds", "0.2", "--warmup-steps", "1", "--log-every", "1", "--eval-every", "2",
-           "--valid-items", "2", "--holdout", "0.34", "--adv-weight", "1"]
+           "--valid-items", "2", "--holdout", "0.34", "--adv-weight", "1", "--recipe", "none"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     state = torch.load(run / "checkpoint.pt", weights_only=True)

@@ -172,3 +172,17 @@ def test_the_docs_ship_with_the_script():
     for doc in ("README.md", "docs/TRAINING.md"):
         text = (ROOT / doc).read_text()
         assert "python scripts/ship_model.py runs/" in text and "cp runs/" not in text
+
+
+def test_the_recipe_ships_with_its_model_and_retires_with_it(saved, weights, tmp_path, capsys):
+    """recipe.json (scripts/train.py's defaults) goes where its model goes; a model shipped
+    without one leaves none behind from the model before."""
+    a = tmp_path / "a"
+    shutil.copytree(saved["a"], a)
+    (a / "recipe.json").write_text('{"batch_size": 32}\n')
+    assert ship(a, weights, capsys)[0] == 0
+    assert (weights / "recipe.json").read_text() == '{"batch_size": 32}\n'
+    assert ship(saved["b"], weights, capsys)[0] == 0
+    assert not (weights / "recipe.json").exists()
+    kept = weights / PREVIOUS / model_id(a).hex()
+    assert (kept / "recipe.json").read_text() == '{"batch_size": 32}\n'

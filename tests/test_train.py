@@ -1,6 +1,7 @@
 """Training: data pipeline, a few steps on a tiny model, resume from checkpoint, export."""
 
 import importlib.util
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -77,6 +78,8 @@ def test_a_few_steps_resume_and_export(tmp_path):
     trainer = Trainer(run, corpus, corpus, cfg, TINY)
     trainer.run()
     assert (run / "checkpoint.pt").exists() and (run / "best" / "codec.pt").exists()
+    assert json.loads((run / "best" / "recipe.json").read_text()) == \
+        {"batch_size": 2, "crop_seconds": 0.2, "warmup_steps": 1}  # train/recipe.py
     header = (run / "train.csv").read_text().splitlines()[0]
     for name in ("mel/loss", "stft/sc", "vq/commit", "vq/perplexity_mean", "opt/lr"):
         assert name in header

@@ -100,7 +100,8 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130_without_a_traceback(tmp_path):
             [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(data), "--run-dir",
              str(run), "--device", "cpu", "--threads", "1", "--steps", "100000",
              "--batch-size", "2", "--crop-seconds", "0.4", "--log-every", "1",
-             "--eval-every", "100000", "--holdout", "0", "--model", *SPECTRAL],
+             "--eval-every", "100000", "--holdout", "0", "--recipe", "none",
+             "--model", *SPECTRAL],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         log, start = run / "train.csv", time.time()
         while (not log.exists() or len(log.read_text().splitlines()) < 3) and \

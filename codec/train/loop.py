@@ -381,13 +381,17 @@ class Trainer:
         return out
 
     def export(self, directory: Path, scores: dict[str, float], weights: str = "last") -> None:
-        """The shipped format: weights, config and the runtime's graphs. ``weights`` says which
-        were exported: the last step's or their moving average."""
+        """The shipped format: weights, config and the runtime's graphs, and the recipe
+        (``recipe.py``). ``weights`` says which were exported: the last step's or their moving
+        average."""
         save_model(self.model.cpu().eval(), directory, graphs=True, extra={
             "training": {**asdict(self.cfg), "step": self.step, "weights": weights,
                          "cpu_minutes_spent": round(self.cpu_s / 60, 2),
                          **{k.split("/", 1)[1]: round(v, 4) for k, v in scores.items()},
                          "train_hours": round(self.train.hours, 3)}})
+        from .recipe import write_recipe  # recipe.py imports TrainConfig from here
+
+        write_recipe(self.cfg, directory)
         self.model.to(self.device)
 
     def _evaluate_and_save(self, bar) -> None:
