@@ -8,6 +8,7 @@ except what ``receive`` received), 143 terminated (SIGTERM; likewise).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 
@@ -18,18 +19,22 @@ from .version import FILE_VERSION, __version__
 LONG_INPUT_S = 30.0  # show a progress bar (on a terminal) for inputs longer than this
 
 
+_quiet = False  # -q/--quiet: no notes, progress or summaries (warnings and errors still)
+
+
 def _tty() -> bool:
     return sys.stderr.isatty()
 
 
 def note(text: str) -> None:
-    print(text, file=sys.stderr)
+    if not _quiet:
+        print(text, file=sys.stderr)
 
 
 def progress_bar(seconds: float, desc: str):
     """A tqdm bar counting seconds of audio (``bar.update(s)``), or None when stderr is not a
     terminal or the input is short."""
-    if not _tty() or seconds < LONG_INPUT_S:
+    if _quiet or not _tty() or seconds < LONG_INPUT_S:
         return None
     from tqdm import tqdm
     return tqdm(total=round(seconds, 1), unit="s", desc=desc, leave=False,
@@ -95,6 +100,9 @@ def cmd_info(args) -> None:
         config = config_for_file(data)  # the geometry the model id implies
         h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop)  # sizes, CRC too
     kbps = bitstream.true_bitrate_kbps(h, len(data))
+    if args.json:
+        print(json.dumps(info_fields(h, kbps, len(data)), indent=2))
+        return
     print(f"format version   {FILE_VERSION}\n"
           f"model id         {h.model_id.hex()} ({h.codec_rate} Hz, {h.hop}-sample frames)\n"
           f"input rate       {h.sample_rate} Hz\n"
@@ -104,6 +112,16 @@ def cmd_info(args) -> None:
           f"frames           {h.num_frames}\n"
           f"nominal bitrate  {h.nominal_kbps:g} kbps\n"
           f"true bitrate     {kbps:.3f} kbps (file size {len(data)} bytes, header included)")
+
+
+def info_fields(h, kbps: float, size: int) -> dict:
+    """``codec info --json``: the header's fields and the file's measures, by name."""
+    return {"format_version": FILE_VERSION, "model_id": h.model_id.hex(),
+            "codec_rate": h.codec_rate, "frame_samples": h.hop, "input_rate": h.sample_rate,
+            "input_samples": h.num_samples, "duration_s": h.duration_s,
+            "codebooks": h.num_codebooks, "codebook_bits": h.codebook_bits,
+            "frames": h.num_frames, "nominal_kbps": h.nominal_kbps,
+            "true_kbps": kbps, "file_size": size}
 
 
 def rate_type(original: bool = False):
@@ -151,27 +169,49 @@ def number_type(low: float, high: float | None = None, what: str = "a number"):
     return parse
 
 
+EXAMPLES = """examples:
+  codec encode speech.wav speech.cdc --bitrate 6
+  codec info speech.cdc
+  codec decode speech.cdc out.wav --rate original
+  cat speech.wav | codec encode - - | codec decode - out.wav
+  codec receive out.wav --listen 127.0.0.1:5004     # then, elsewhere:
+  codec send speech.wav --to 127.0.0.1:5004
+
+'codec COMMAND --help' shows a command's options."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .store import shipped_config
-    config = shipped_config()
+    from .config import CodecConfig
+    from .store import WEIGHTS_DIR, read_meta
+    meta = read_meta(WEIGHTS_DIR)
+    config = CodecConfig.from_dict(meta["config"])
     rates, default = config.bitrates, 6.0 if 6.0 in config.bitrates else config.bitrates[0]
     bitrate_help = f"kbps: {format_bitrates(rates)} (default {default:g})"
     frame_ms = 1000 * config.hop / config.sample_rate
     p = argparse.ArgumentParser(prog="codec", description=f"Learned speech codec: "
                                 f"{config.sample_rate / 1000:g} kHz, {frame_ms:g} ms frames, "
-                                f"{format_bitrates(rates)} kbps.")
-    p.set_defaults(model_rate=config.sample_rate)
-    p.add_argument("--version", action="version", version=f"codec {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+                                f"{format_bitrates(rates)} kbps.", epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(model_rate=config.sample_rate, quiet=False)
+    p.add_argument("--version", action="version", version=f"codec {__version__} (shipped "
+                   f"model {meta['model_id']})")
+    p.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
+    common = argparse.ArgumentParser(add_help=False)  # options every command takes
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help=QUIET_HELP)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           parser_class=_subparser(common))
 
-    e = sub.add_parser("encode", help="audio file -> bitstream file")
+    e = sub.add_parser("encode", help="audio file -> bitstream file",
+                       epilog="example: codec encode speech.wav speech.cdc --bitrate 3")
     e.add_argument("input", help="any file soundfile reads (wav, flac, ogg...), or - for stdin")
     e.add_argument("output", help="bitstream file (.cdc), or - for stdout")
     e.add_argument("--bitrate", type=bitrate_type(rates), default=default, help=bitrate_help)
     e.add_argument("--force", action="store_true", help="replace an existing output file")
     e.set_defaults(func=cmd_encode)
 
-    d = sub.add_parser("decode", help="bitstream file -> 16-bit audio (WAV, FLAC or OGG)")
+    d = sub.add_parser("decode", help="bitstream file -> 16-bit audio (WAV, FLAC or OGG)",
+                       epilog="example: codec decode speech.cdc out.flac --rate original")
     d.add_argument("input", help="bitstream file, or - for stdin")
     d.add_argument("output", help="audio file: .wav, .flac or .ogg by its name; WAV for - "
                    "(stdout) and names without an extension (a FIFO, a device)")
@@ -181,8 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--force", action="store_true", help="replace an existing output file")
     d.set_defaults(func=cmd_decode)
 
-    i = sub.add_parser("info", help="show a bitstream file's header and true bitrate")
+    i = sub.add_parser("info", help="show a bitstream file's header and true bitrate",
+                       epilog="example: codec info speech.cdc --json")
     i.add_argument("input", help="bitstream file, or - for stdin")
+    i.add_argument("--json", action="store_true", help="print the fields as a JSON object")
     i.set_defaults(func=cmd_info)
 
     try:
@@ -194,6 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
             bitrate=bitrate_type(rates), default_bitrate=default, bitrate_help=bitrate_help,
             rate=rate_type(), number=number_type, sample_rate=config.sample_rate))
     return p
+
+
+QUIET_HELP = "no notes, progress or summaries on stderr (warnings and errors still)"
+
+
+def _subparser(common: argparse.ArgumentParser):
+    """The subcommands' parser class: the options in ``common``, examples shown as written."""
+    class Sub(argparse.ArgumentParser):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("parents", [common])
+            kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+            super().__init__(*args, **kwargs)
+    return Sub
 
 
 def error_line(e: BaseException) -> str:
@@ -218,7 +273,9 @@ def check_terminals(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _quiet
     args = build_parser().parse_args(argv)
+    _quiet = args.quiet
     try:
         with handled():  # SIGTERM: SystemExit(143), unwinding like Ctrl-C (signals.py)
             check_terminals(args)

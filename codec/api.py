@@ -199,18 +199,54 @@ def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
     return encode_blocks(model, blocks, rate, len(mono), k)
 
 
-def decompress(data: bytes, model: Model | None = None) -> tuple[np.ndarray, int]:
-    """Bytes from ``compress`` -> (float32 1-D signal in [-1, 1], the model's rate).
+def decompress(data: bytes, model: Model | None = None, rate: int | str | None = None
+               ) -> tuple[np.ndarray, int]:
+    """Bytes from ``compress`` -> (float32 1-D signal in [-1, 1], its rate).
 
-    Without ``model``, the model the file names: the shipped one or an earlier one kept in
-    the package (``FormatError`` naming the model id when there is none).
+    ``rate``: the model's rate when None; a number of Hz (1,000 to 384,000) resamples the
+    output (libsoxr), ``"original"`` to the rate the input had (exactly its length). Without
+    ``model``, the model the file names: the shipped one or an earlier one kept in the package
+    (``FormatError`` naming the model id when there is none).
     """
     data = check_bytes(data)
-    model = check_model(model, optional=True) or model_for_file(data)
+    model = check_model(model, optional=True)
+    rate = _check_rate(rate)
+    model = model or model_for_file(data)
     header, blocks = decode_blocks(model, data)
-    out = list(blocks)
+    out_rate = _output_rate(rate, header, "data")
+    out = list(_at_rate(blocks, header, out_rate))
     wav = np.concatenate(out) if out else np.zeros(0, np.float32)
-    return wav.astype(np.float32, copy=False), model.config.sample_rate
+    return wav.astype(np.float32, copy=False), out_rate
+
+
+def _check_rate(rate):
+    """An output rate: None, ``"original"`` or a whole number of Hz (``ArgumentError``)."""
+    return rate if rate is None or rate == "original" else check_sample_rate(rate, "rate")
+
+
+def _output_rate(rate, header: bitstream.Header, what: str) -> int:
+    """The output's rate for ``rate`` (None: the model's; ``"original"``: the input's)."""
+    if rate is None:
+        return header.codec_rate
+    if rate != "original":
+        return rate
+    if not MIN_RATE <= header.sample_rate <= MAX_RATE:
+        raise FormatError(f"{what} was encoded from {header.sample_rate} Hz, outside "
+                          f"{MIN_RATE}-{MAX_RATE} Hz: choose an output rate with --rate N")
+    return header.sample_rate
+
+
+def _at_rate(blocks: Iterator[np.ndarray], header: bitstream.Header, out_rate: int
+             ) -> Iterator[np.ndarray]:
+    """Decoded blocks resampled to ``out_rate``: at the input's rate exactly the input's
+    length, at another the rounded one."""
+    codec_rate = header.codec_rate
+    if out_rate == codec_rate:
+        return blocks
+    m = header.output_samples
+    n = header.num_samples if out_rate == header.sample_rate else \
+        (2 * m * out_rate + codec_rate) // (2 * codec_rate)  # round(m * out_rate / codec_rate), half up
+    return exact_length(resample_blocks(blocks, codec_rate, out_rate), n)
 
 
 def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: bool = False,
@@ -264,29 +300,17 @@ def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
     Without ``model``, the model the file names (see ``decompress``).
     """
     model = check_model(model, optional=True)
-    if rate is not None and rate != "original":
-        rate = check_sample_rate(rate, "rate")
+    rate = _check_rate(rate)
     output = Output(dst, force, inputs=[src])
     fmt = audio_format_for(dst)
     data = read_input_bytes(src)
     with naming(src):
         model = model or model_for_file(data)
         header, blocks = decode_blocks(model, data)
-    codec_rate = model.config.sample_rate
-    out_rate = codec_rate if rate is None else rate
-    if rate == "original":
-        out_rate = header.sample_rate
-        if not MIN_RATE <= out_rate <= MAX_RATE:
-            raise FormatError(f"{_shown(src)} was encoded from {out_rate} Hz, outside "
-                              f"{MIN_RATE}-{MAX_RATE} Hz: choose an output rate with --rate N")
+    out_rate = _output_rate(rate, header, _shown(src))
     if on_open:
         on_open(header)
-    if out_rate != codec_rate:
-        # --rate original gives back exactly the input's length; another rate, the rounded one
-        m = header.output_samples
-        n = header.num_samples if out_rate == header.sample_rate else \
-            (2 * m * out_rate + codec_rate) // (2 * codec_rate)  # round(m * out_rate / codec_rate), half up
-        blocks = exact_length(resample_blocks(blocks, codec_rate, out_rate), n)
+    blocks = _at_rate(blocks, header, out_rate)
     if progress:
         blocks = _tap(blocks, progress)
     with output.open() as f:

@@ -95,3 +95,21 @@ def test_a_model_loaded_in_inference_mode_runs(tiny_model, tmp_path):
     reference, _ = api.decompress(api.compress(speech_like(0.3), 16000, 6, model=tiny_model),
                                   model=tiny_model)
     np.testing.assert_array_equal(out, reference)
+
+
+def test_decompress_to_a_given_rate(tmp_path):
+    """``decompress(data, rate=...)`` resamples as ``codec decode --rate`` does: the rounded
+    length at any rate, the input's exact length for ``"original"``."""
+    import soundfile as sf
+    from codec.errors import ArgumentError
+    data = api.compress(speech_like(1.0, 44100)[:44099], 44100, 6)
+    base, base_rate = api.decompress(data)
+    wav, rate = api.decompress(data, rate=8000)
+    assert (rate, len(wav), wav.dtype) == (8000, round(len(base) / 2), np.float32)
+    (tmp_path / "x.cdc").write_bytes(data)
+    api.decode_file(tmp_path / "x.cdc", tmp_path / "x.wav", rate=8000)
+    assert np.abs(sf.read(tmp_path / "x.wav", dtype="float32")[0] - wav).max() < 1e-4
+    wav, rate = api.decompress(data, rate="original")
+    assert (rate, len(wav), base_rate) == (44100, 44099, 16000)
+    with pytest.raises(ArgumentError, match="rate must be a whole number of Hz"):
+        api.decompress(data, rate=500)

@@ -195,3 +195,30 @@ def test_no_binary_onto_a_terminal_and_no_silent_wait_on_one(tmp_path, wav_file)
         assert p.returncode == 1 and b"refusing to read from a terminal" in p.stderr, p.stderr
         assert p.stderr.count(b"\n") == 1
     assert sorted(x.name for x in tmp_path.iterdir()) == ["in.wav", "x.cdc"]
+
+
+def test_quiet_json_version_and_examples(tmp_path, capsys):
+    """``-q`` (before or after the command) silences notes, ``info --json`` gives the fields
+    by name, ``--version`` names the shipped model, ``--help`` shows examples."""
+    import json
+    from codec import __version__
+    from codec.store import WEIGHTS_DIR, read_meta
+    src, cdc = tmp_path / "in.flac", tmp_path / "x.cdc"
+    sf.write(src, np.stack([speech_like(0.5, 44100)] * 2, axis=1), 44100)
+    assert run(["encode", src, cdc], capsys)[2].startswith("note: downmixing")
+    for args in (["-q", "encode", src, cdc, "--force"], ["encode", "-q", src, cdc, "--force"]):
+        assert run(args, capsys) == (0, "", ""), args
+    rc, text, _ = run(["info", cdc, "--json"], capsys)
+    fields = json.loads(text)
+    assert rc == 0 and fields["model_id"] == read_meta(WEIGHTS_DIR)["model_id"]
+    assert (fields["input_rate"], fields["input_samples"], fields["codebooks"]) == (44100, 22050, 12)
+    assert fields["file_size"] == cdc.stat().st_size and fields["nominal_kbps"] == 6.0
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    assert out == f"codec {__version__} (shipped model {read_meta(WEIGHTS_DIR)['model_id']})\n"
+    for args in (["--help"], ["encode", "--help"], ["send", "--help"]):
+        with pytest.raises(SystemExit):
+            main(args)
+        assert "example" in capsys.readouterr().out, args

@@ -484,6 +484,8 @@ def test_send_and_receive_summaries_report_what_a_user_can_act_on(stream, tmp_pa
         rx.bind(("127.0.0.1", 0))
         rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         addr = f"127.0.0.1:{rx.getsockname()[1]}"
+        assert main(["send", "-q", str(tmp_path / "in.wav"), "--to", addr, "--no-pace"]) == 0
+        assert capsys.readouterr().err == ""  # --quiet: no summary
         assert main(["send", str(tmp_path / "in.wav"), "--to", addr, "--no-pace", "--loss",
                      "0.5", "--seed", "1"]) == 0
     err = capsys.readouterr().err

@@ -20,26 +20,36 @@ if TYPE_CHECKING:
 # stays cheap.
 
 
-def _note(text: str) -> None:
-    print(f"codec: {text}", file=sys.stderr)
+_quiet = False  # -q/--quiet, set by each command: warnings only
+
+
+def _note(text: str, warning: bool = False) -> None:
+    if warning or not _quiet:
+        print(f"codec: {text}", file=sys.stderr)
+
+
+def _notes_from(args) -> None:
+    global _quiet
+    _quiet = args.quiet
 
 
 def cmd_send(args) -> None:
     from ..audio import conversion_note
     from ..engine import shipped_engine
     from .sender import send_file, send_pcm
+    _notes_from(args)
     model = shipped_engine()
     rate = model.config.sample_rate
     options = dict(bitrate=args.bitrate, loss=args.loss, seed=args.seed, pace=not args.no_pace)
     if args.input == "-":
         text = conversion_note(args.channels, args.rate, rate)
-        if text:
+        if text and not _quiet:
             print(text, file=sys.stderr)
         stats = send_pcm(model, sys.stdin.buffer, args.to, args.rate, args.channels, **options)
     else:
         def on_open(f) -> None:
             text = conversion_note(f.channels, f.samplerate, rate)
-            if text:
+            if text and not _quiet:
                 print(text, file=sys.stderr)
         stats = send_file(model, args.input, args.to, on_open=on_open, **options)
     host, port = args.to
@@ -53,7 +63,8 @@ def cmd_send(args) -> None:
           + (" (interrupted)" if stats.interrupted else ""))
     if stats.refused:
         _note(f"warning: {host}:{port} answered {stats.refused} packets with ICMP port "
-              f"unreachable: no receiver was listening there (for all or part of the stream)")
+              f"unreachable: no receiver was listening there (for all or part of the stream)",
+              warning=True)
     if stats.interrupted:
         raise KeyboardInterrupt
 
@@ -99,10 +110,10 @@ def _open_sound_card(sample_rate: int) -> SoundCard | None:
         return SoundCard(sample_rate)
     except ImportError:
         _note("--play needs the sounddevice package (pip install 'codec[audio]'); "
-              "writing the file only")
+              "writing the file only", warning=True)
     except Exception as e:  # noqa: BLE001 - PortAudio errors: no library, no device
         _note(f"--play: no sound output ({str(e).splitlines()[0] if str(e) else e!r}); "
-              "writing the file only")
+              "writing the file only", warning=True)
     return None
 
 
@@ -112,7 +123,7 @@ def _tty() -> bool:
 
 def _receive_progress(rate: int):
     """A once-a-second status line on a terminal (the stream's length is not known ahead)."""
-    if not _tty():
+    if _quiet or not _tty():
         return None, None
 
     def show(stats) -> None:
@@ -129,6 +140,7 @@ def cmd_receive(args) -> None:
     from ..engine import shipped_engine
     from .receiver import Receiver
     from .stats import format_summary
+    _notes_from(args)
     Output(args.output, args.force)  # refuse a bad output before waiting for a stream
     fmt = audio_format_for(args.output)
     host, port = args.listen
@@ -138,7 +150,8 @@ def cmd_receive(args) -> None:
     show, done = _receive_progress(rate)
     receiver = Receiver(model, (host, port), realtime=args.play, jitter_ms=args.jitter_ms,
                         wait=args.wait, idle_timeout=args.idle,
-                        on_play=card.play if card else None, note=_note, progress=show)
+                        on_play=card.play if card else None,
+                        note=lambda text: _note(text, warning=True), progress=show)
     _note(f"listening on {receiver.address[0]}:{receiver.address[1]}")
     try:
         stats = receiver.run(args.output, args.force, fmt)
@@ -147,7 +160,8 @@ def cmd_receive(args) -> None:
             done()
         if card:
             card.close()
-    print(format_summary(stats), file=sys.stderr)
+    if not _quiet:
+        print(format_summary(stats), file=sys.stderr)
     if receiver.interrupted:  # the file keeps what was received; the exit status is 130 or 143
         raise receiver.interrupted
 
@@ -169,7 +183,9 @@ def _channels(text: str) -> int:
 def add_commands(sub, types) -> None:
     """Add ``send`` and ``receive`` to the ``codec`` command's subparsers; ``types`` holds the
     argparse types and defaults that ``codec.__main__`` shares (bitrate, rate, number)."""
-    s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per frame (20 ms)")
+    s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per frame (20 ms)",
+                       epilog="examples:\n  codec send speech.wav --to 127.0.0.1:5004\n"
+                       "  arecord -f S16_LE -r 16000 | codec send - --to 192.168.1.20:5004")
     s.add_argument("input", help="audio file, or - for raw 16-bit little-endian PCM on stdin "
                    "(e.g. from arecord or sox)")
     s.add_argument("--to", required=True, metavar="HOST:PORT", type=_address,
@@ -187,7 +203,9 @@ def add_commands(sub, types) -> None:
                    help="channels of PCM on stdin, 1 to 64 (default 1)")
     s.set_defaults(func=cmd_send)
 
-    r = sub.add_parser("receive", help="receive a UDP stream into a 16-bit audio file")
+    r = sub.add_parser("receive", help="receive a UDP stream into a 16-bit audio file",
+                       epilog="examples:\n  codec receive call.wav --listen 0.0.0.0:5004\n"
+                       "  codec receive call.wav --play --jitter-ms 60")
     r.add_argument("output", help="audio file (.wav, .flac or .ogg by its name; WAV for - "
                    "and names without an extension), written at the end")
     r.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}", metavar="HOST:PORT",
