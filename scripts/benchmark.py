@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 import codec
 from codec.audio import list_audio_files
 from codec.evaluation.peers import (FRAME, LYRA_QUANTIZERS, SAMPLE_RATE, LyraPeer, OpusPeer,
-                                   to_int16)
+                                   lyra_missing_note, to_int16)
 
 MANIFEST = ROOT.parent / "shared" / "data" / "eval.tsv"
 SAMPLES = ROOT / "samples"
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # the eager reference; the runtime's sessions use one thread
     notes = []
     if not LyraPeer.is_available():
-        notes.append("Lyra v2 skipped: needs ai-edge-litert and its models (see codec.evaluation.peers)")
+        notes.append(lyra_missing_note())
     opus = OpusPeer.is_available()
     if not opus and not args.skip_offline:
         notes.append("Opus skipped: opusenc/opusdec not installed (Debian package opus-tools)")

@@ -30,7 +30,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 
 from codec.audio import list_audio_files
-from codec.evaluation.metrics import score
+from codec.evaluation.metrics import missing_metrics_note, score
 from codec.evaluation.peers import SAMPLE_RATE, evaluation_peers, fit_length
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "eval.tsv"
@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
     systems = [] if args.no_codec else [CodecSystem(k) for k in args.bitrates]
     peers, notes = evaluation_peers(lyra=args.peers, codec2=args.peers, amrwb=args.peers)
+    notes = [n for n in (missing_metrics_note(),) if n] + notes
     systems += peers
     results = evaluate(files, systems, args.workers)
 

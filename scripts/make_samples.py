@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 import codec
 from codec.evaluation.metrics import log_mel_distance, stoi, wb_pesq
 from codec.evaluation.peers import (AMRWBPeer, Codec2Peer, LyraPeer, OpusPeer,
-                                    fit_length)
+                                    fit_length, lyra_missing_note)
 
 SAMPLES = ROOT / "samples"
 OUT = ROOT / "docs" / "listen"
@@ -182,7 +182,7 @@ def systems_here(model) -> tuple[list[System], list[str]]:
         systems += [System(f"lyra-{k:g}", "Lyra v2", k, LyraPeer(k), "its packets")
                     for k in (3.2, 6, 9.2)]
     else:
-        notes.append("Lyra v2 skipped: needs ai-edge-litert and its models (CODEC_LYRA_DIR)")
+        notes.append(lyra_missing_note())
     if OpusPeer.is_available():
         systems += [System(f"opus-{k:g}", "Opus", k, OpusPeer(k), "its packets, no Ogg")
                     for k in (6, 12)]

@@ -164,3 +164,32 @@ def test_evaluation_peers_lists_or_notes_each():
     names = {p.name for p in peers}
     assert len(names) + len(notes) == 4
     assert all(hasattr(p, "roundtrip") and p.kbps > 0 for p in peers)
+
+
+def test_lyra_is_looked_for_beside_the_clone_and_skipped_with_a_note(tmp_path, monkeypatch):
+    """Lyra's models come from ../shared (the clone's sibling), wherever the clone is; where that
+    folder is missing, Lyra is skipped with a note saying what to do."""
+    from codec.evaluation import peers
+    monkeypatch.delenv(peers.LYRA_ENV, raising=False)
+    assert peers.lyra_model_dir() == SHARED / "peers" / "lyra"
+    monkeypatch.setattr(peers, "REPO", tmp_path / "clone")
+    assert peers.lyra_model_dir() == tmp_path / "shared" / "peers" / "lyra"
+    assert not LyraPeer.is_available()
+    _, notes = evaluation_peers(codec2=False, amrwb=False)
+    lyra = [n for n in notes if n.startswith("Lyra v2 skipped")]
+    assert len(lyra) == 1 and str(tmp_path / "shared" / "peers" / "lyra") in lyra[0]
+    assert "CODEC_LYRA_DIR" in lyra[0]
+    monkeypatch.setenv(peers.LYRA_ENV, str(tmp_path / "elsewhere"))
+    assert peers.lyra_model_dir() == tmp_path / "elsewhere"
+
+
+def test_evaluate_says_once_what_to_install_for_missing_metrics(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pystoi", None)  # as if not installed
+    note = metrics.missing_metrics_note()
+    assert note.startswith("STOI n/a: pystoi not installed") and "[eval]" in note
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import evaluate
+    sf.write(tmp_path / "a.wav", speech_like(0.5), SR)
+    monkeypatch.setattr(evaluate, "evaluate", lambda files, systems, workers: [])
+    assert evaluate.main(["--data", str(tmp_path), "--bitrates", "6"]) == 0
+    assert capsys.readouterr().out.count("pip install -e '.[eval]'") == 1

@@ -16,6 +16,7 @@ the shorter length: the codecs compared here are time-aligned, so there is no la
 from __future__ import annotations
 
 import functools
+import importlib.util
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -24,6 +25,18 @@ import torchaudio
 
 SAMPLE_RATE = 16000  # wideband PESQ's rate; the peers and all scores use it
 MEL_FLOOR = 1e-5
+OPTIONAL = {"pesq": "WB-PESQ", "pystoi": "STOI"}  # the eval extra's package of each metric
+
+
+def missing_metrics_note() -> str | None:
+    """What to install for the metrics that are ``None`` here (their package is missing), in
+    one line; ``None`` when every metric is available."""
+    missing = [(pkg, name) for pkg, name in OPTIONAL.items()
+               if importlib.util.find_spec(pkg) is None]
+    if not missing:
+        return None
+    return (f"{' and '.join(n for _, n in missing)} n/a: {', '.join(p for p, _ in missing)} not "
+            "installed (pip install -e '.[eval]' in the clone)")
 
 
 def align(ref: np.ndarray, deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

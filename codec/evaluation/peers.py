@@ -41,7 +41,8 @@ from .metrics import SAMPLE_RATE
 FRAME = SAMPLE_RATE // 50  # Lyra's 20 ms frame
 
 LYRA_ENV = "CODEC_LYRA_DIR"
-LYRA_DEFAULT_DIR = Path("/work/shared/peers/lyra")
+REPO = Path(__file__).resolve().parents[2]  # the clone; Lyra's models are in its sibling shared/
+LYRA_IN_SHARED = Path("shared/peers/lyra")  # (the development machine's; elsewhere $CODEC_LYRA_DIR)
 LYRA_FILES = ("soundstream_encoder.tflite", "quantizer.tflite", "lyragan.tflite")
 LYRA_QUANTIZERS = {3.2: 16, 6: 30, 9.2: 46}  # 4 bits each: 8, 15, 23 bytes per 20 ms packet
 LYRA_MAX_QUANTIZERS = 46
@@ -115,8 +116,22 @@ class OpusPeer:
 
 
 def lyra_model_dir(model_dir: str | os.PathLike | None = None) -> Path:
-    """The Lyra model folder: the argument, else $CODEC_LYRA_DIR, else /work/shared/peers/lyra."""
-    return Path(model_dir or os.environ.get(LYRA_ENV) or LYRA_DEFAULT_DIR)
+    """The Lyra model folder: the argument, else $CODEC_LYRA_DIR, else ../shared/peers/lyra
+    beside the clone."""
+    return Path(model_dir or os.environ.get(LYRA_ENV) or REPO.parent / LYRA_IN_SHARED)
+
+
+def lyra_missing_note() -> str:
+    """Why Lyra v2 cannot run here, and what to do, in one line."""
+    folder = lyra_model_dir()
+    missing = [f for f in LYRA_FILES if not (folder / f).is_file()]
+    why = []
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        why.append("ai-edge-litert is not installed (pip install -e '.[peers]')")
+    if missing:
+        why.append(f"its models are not in {folder} ({', '.join(missing)}; set ${LYRA_ENV} "
+                   "to their folder)")
+    return "Lyra v2 skipped: " + "; ".join(why)
 
 
 class LyraPeer:
@@ -314,8 +329,7 @@ def evaluation_peers(lyra: bool = True, codec2: bool = True,
         if LyraPeer.is_available():
             peers += [LyraPeer(k) for k in (3.2, 6, 9.2)]
         else:
-            notes.append(f"Lyra v2 skipped: needs ai-edge-litert and the models in {lyra_model_dir()} "
-                         f"(or ${LYRA_ENV})")
+            notes.append(lyra_missing_note())
     if codec2:
         if Codec2Peer.is_available():
             peers.append(Codec2Peer(3200))
