@@ -114,6 +114,11 @@ def cmd_info(args) -> None:
           f"true bitrate     {kbps:.3f} kbps (file size {len(data)} bytes, header included)")
 
 
+def cmd_transcode(args) -> None:
+    from .api import transcode_file
+    transcode_file(args.input, args.output, args.bitrate, args.force)
+
+
 def info_fields(h, kbps: float, size: int) -> dict:
     """``codec info --json``: the header's fields and the file's measures, by name."""
     return {"format_version": FILE_VERSION, "model_id": h.model_id.hex(),
@@ -220,6 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
                    f"{config.sample_rate})")
     d.add_argument("--force", action="store_true", help="replace an existing output file")
     d.set_defaults(func=cmd_decode)
+
+    t = sub.add_parser("transcode", help="bitstream file -> the same at a lower bitrate, "
+                       "without decoding", epilog="example: codec transcode speech.cdc "
+                       "small.cdc --bitrate 3\n\nThe codes are stored coarse first: the "
+                       "output keeps the input's first codebooks, which may differ\nfrom "
+                       "what encoding the audio at that bitrate gives (its search of the "
+                       "coarse codes).")
+    t.add_argument("input", help="bitstream file, or - for stdin")
+    t.add_argument("output", help="bitstream file (.cdc), or - for stdout")
+    t.add_argument("--bitrate", type=bitrate_type(rates), required=True,
+                   help=f"kbps: {format_bitrates(rates)}, at most the input's")
+    t.add_argument("--force", action="store_true", help="replace an existing output file")
+    t.set_defaults(func=cmd_transcode)
 
     i = sub.add_parser("info", help="show a bitstream file's header and true bitrate",
                        epilog="example: codec info speech.cdc --json")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -88,11 +88,12 @@ def _by_file_id(data: bytes, lookup: Callable):
 
 @contextmanager
 def naming(src) -> Iterator[None]:
-    """``FormatError``s about a file's content, prefixed with the file's name (``stdin``)."""
+    """``FormatError``s (and ``ArgumentError``s) about a file's content, prefixed with the
+    file's name (``stdin``)."""
     try:
         yield
-    except FormatError as e:
-        raise FormatError(f"{_shown(src)}: {e}") from None
+    except (FormatError, ArgumentError) as e:
+        raise type(e)(f"{_shown(src)}: {e}") from None
 
 
 def read_header(data: bytes, model: Model | None = None) -> bitstream.Header:
@@ -326,3 +327,34 @@ def _tap(blocks: Iterator[np.ndarray], progress: Progress) -> Iterator[np.ndarra
     for b in blocks:
         progress(len(b))
         yield b
+
+
+def transcode(data: bytes, bitrate: float) -> bytes:
+    """A ``.cdc`` file cut to a lower bitrate without decoding: the codes are stored coarse
+    first, so the file's first codebooks are the lower bitrate's (the same bytes when the
+    bitrate is the file's). ``ArgumentError`` for a bitrate above the file's: that needs
+    the audio encoded again."""
+    data = check_bytes(data)
+    config = config_for_file(data)
+    header, codes = bitstream.read_bitstream(data, config.sample_rate, config.hop)
+    k = config.codebooks_for(check_bitrate(bitrate, config.bitrates))
+    if k > header.num_codebooks:
+        raise ArgumentError(f"cannot raise a {header.nominal_kbps:g} kbps file to {bitrate:g} "
+                            "kbps: transcode only drops codebooks (encode the audio again)")
+    if k == header.num_codebooks:
+        return data
+    return bitstream.write_bitstream(replace(header, num_codebooks=k), codes[:k])
+
+
+def transcode_file(src: str | Path, dst: str | Path, bitrate: float, force: bool = False
+                   ) -> bitstream.Header:
+    """``transcode`` from file to file (``-``: stdin, stdout), written atomically."""
+    output = Output(dst, force, inputs=[src])
+    check_bitstream_name(dst)
+    data = read_input_bytes(src)
+    with naming(src):
+        data = transcode(data, bitrate)
+    with output.open() as f:
+        f.write(data)
+    config = config_for_file(data)
+    return bitstream.read_header(data, config.sample_rate, config.hop)

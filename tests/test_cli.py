@@ -222,3 +222,25 @@ def test_quiet_json_version_and_examples(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main(args)
         assert "example" in capsys.readouterr().out, args
+
+
+def test_transcode_cuts_the_bitrate_without_decoding(tmp_path, wav_file, capsys):
+    """9 kbps -> 3 kbps keeps the first 6 of 18 codebooks, decodes as any 3 kbps file does,
+    and is written atomically; a higher bitrate than the input's is refused with one line."""
+    nine, three, again = tmp_path / "nine.cdc", tmp_path / "three.cdc", tmp_path / "again.cdc"
+    assert run(["encode", wav_file, nine, "--bitrate", "9"], capsys)[0] == 0
+    assert run(["transcode", nine, three, "--bitrate", "3"], capsys) == (0, "", "")
+    h9, codes9 = bitstream.read_bitstream(nine.read_bytes(), 16000, 320)
+    h3, codes3 = bitstream.read_bitstream(three.read_bytes(), 16000, 320)
+    assert (h3.num_codebooks, h3.num_frames, h3.num_samples) == (6, h9.num_frames, h9.num_samples)
+    assert np.array_equal(codes3, codes9[:6])
+    assert run(["decode", three, tmp_path / "three.wav"], capsys)[0] == 0
+    assert sf.info(tmp_path / "three.wav").frames == 32000
+    rc, _, err = run(["transcode", three, again, "--bitrate", "6"], capsys)
+    assert rc == 1 and err == f"codec: error: {three}: cannot raise a 3 kbps file to 6 kbps: " \
+        "transcode only drops codebooks (encode the audio again)\n", err
+    assert not again.exists() and not list(tmp_path.glob(".again*"))
+    rc, _, err = run(["transcode", three, three, "--bitrate", "1.5", "--force"], capsys)
+    assert rc == 1 and "it is its input" in err  # never over its own input
+    rc, _, err = run(["transcode", nine, tmp_path / "x.wav", "--bitrate", "3"], capsys)
+    assert rc == 1 and "name it x.cdc" in err
