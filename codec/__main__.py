@@ -59,6 +59,12 @@ class _Bar:
             self.bar.close()
 
 
+def engine(args):
+    """``--model DIR``'s engine (its graphs on ONNX Runtime), or None for the shipped model."""
+    from .engine import load_engine
+    return load_engine(args.model) if args.model else None
+
+
 def cmd_encode(args) -> None:
     from .api import encode_file
     from .audio import conversion_note
@@ -71,8 +77,8 @@ def cmd_encode(args) -> None:
         bar.start(f.frames / f.samplerate, f.samplerate, "encode")
 
     try:
-        encode_file(args.input, args.output, args.bitrate, args.force, on_open=on_open,
-                    progress=bar.update)
+        encode_file(args.input, args.output, args.bitrate, args.force, model=engine(args),
+                    on_open=on_open, progress=bar.update)
     finally:
         bar.close()
 
@@ -86,8 +92,8 @@ def cmd_decode(args) -> None:
         bar.start(header.duration_s, rate, "decode")
 
     try:
-        decode_file(args.input, args.output, args.rate, args.force, on_open=on_open,
-                    progress=bar.update)
+        decode_file(args.input, args.output, args.rate, args.force, model=engine(args),
+                    on_open=on_open, progress=bar.update)
     finally:
         bar.close()
 
@@ -95,10 +101,12 @@ def cmd_decode(args) -> None:
 def cmd_info(args) -> None:
     from .api import config_for_file, naming, read_input_bytes
     from . import bitstream
+    model = engine(args)
     data = read_input_bytes(args.input)
-    with naming(args.input):
-        config = config_for_file(data)  # the geometry the model id implies
-        h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop)  # sizes, CRC too
+    with naming(args.input):  # the geometry of --model's, or of the model the id names
+        config = model.config if model else config_for_file(data)
+        h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop,  # sizes, CRC too
+                                        expected_model_id=model and model.model_id)
     kbps = bitstream.true_bitrate_kbps(h, len(data))
     if args.json:
         print(json.dumps(info_fields(h, kbps, len(data)), indent=2))
@@ -116,7 +124,7 @@ def cmd_info(args) -> None:
 
 def cmd_transcode(args) -> None:
     from .api import transcode_file
-    transcode_file(args.input, args.output, args.bitrate, args.force)
+    transcode_file(args.input, args.output, args.bitrate, args.force, model=engine(args))
 
 
 def info_fields(h, kbps: float, size: int) -> dict:
@@ -185,10 +193,13 @@ EXAMPLES = """examples:
 'codec COMMAND --help' shows a command's options."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(model: str | None = None) -> argparse.ArgumentParser:
+    """The parser; bitrates, rate and frame size are ``model``'s (a folder; default the
+    shipped model's)."""
     from .config import CodecConfig
     from .store import WEIGHTS_DIR, read_meta
-    meta = read_meta(WEIGHTS_DIR)
+    shipped = read_meta(WEIGHTS_DIR)
+    meta = read_meta(model) if model else shipped
     config = CodecConfig.from_dict(meta["config"])
     rates, default = config.bitrates, 6.0 if 6.0 in config.bitrates else config.bitrates[0]
     bitrate_help = f"kbps: {format_bitrates(rates)} (default {default:g})"
@@ -197,13 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
                                 f"{config.sample_rate / 1000:g} kHz, {frame_ms:g} ms frames, "
                                 f"{format_bitrates(rates)} kbps.", epilog=EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.set_defaults(model_rate=config.sample_rate, quiet=False)
+    p.set_defaults(model_rate=config.sample_rate, quiet=False, model=None)
     p.add_argument("--version", action="version", version=f"codec {__version__} (shipped "
-                   f"model {meta['model_id']})")
+                   f"model {shipped['model_id']})")
     p.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
+    p.add_argument("--model", metavar="DIR", help=MODEL_HELP)
     common = argparse.ArgumentParser(add_help=False)  # options every command takes
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help=QUIET_HELP)
+    common.add_argument("--model", metavar="DIR", default=argparse.SUPPRESS, help=MODEL_HELP)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
                            parser_class=_subparser(common))
 
@@ -257,6 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 QUIET_HELP = "no notes, progress or summaries on stderr (warnings and errors still)"
+MODEL_HELP = ("a saved model's folder (config.json, codec.pt and its ONNX graphs, as "
+              "codec/weights/) instead of the shipped model")
+
+
+def model_arg(argv: list[str]) -> str | None:
+    """``--model DIR`` from the command line, ahead of parsing it (the parser takes that
+    model's bitrates); None when absent."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--model")
+    known, _ = pre.parse_known_args(argv)
+    return known.model
 
 
 def _subparser(common: argparse.ArgumentParser):
@@ -292,7 +316,13 @@ def check_terminals(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     global _quiet
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        parser = build_parser(model_arg(argv))
+    except ValueError as e:  # --model DIR: not a saved model
+        print(f"codec: error: --model: {error_line(e)}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(argv)
     _quiet = args.quiet
     try:
         with handled():  # SIGTERM: SystemExit(143), unwinding like Ctrl-C (signals.py)

@@ -329,14 +329,16 @@ def _tap(blocks: Iterator[np.ndarray], progress: Progress) -> Iterator[np.ndarra
         yield b
 
 
-def transcode(data: bytes, bitrate: float) -> bytes:
+def transcode(data: bytes, bitrate: float, model: Model | None = None) -> bytes:
     """A ``.cdc`` file cut to a lower bitrate without decoding: the codes are stored coarse
     first, so the file's first codebooks are the lower bitrate's (the same bytes when the
     bitrate is the file's). ``ArgumentError`` for a bitrate above the file's: that needs
-    the audio encoded again."""
+    the audio encoded again. Without ``model``, the model the file names (its config only)."""
     data = check_bytes(data)
-    config = config_for_file(data)
-    header, codes = bitstream.read_bitstream(data, config.sample_rate, config.hop)
+    model = check_model(model, optional=True)
+    config = model.config if model else config_for_file(data)
+    header, codes = bitstream.read_bitstream(data, config.sample_rate, config.hop,
+                                             expected_model_id=model and model.model_id)
     k = config.codebooks_for(check_bitrate(bitrate, config.bitrates))
     if k > header.num_codebooks:
         raise ArgumentError(f"cannot raise a {header.nominal_kbps:g} kbps file to {bitrate:g} "
@@ -346,15 +348,13 @@ def transcode(data: bytes, bitrate: float) -> bytes:
     return bitstream.write_bitstream(replace(header, num_codebooks=k), codes[:k])
 
 
-def transcode_file(src: str | Path, dst: str | Path, bitrate: float, force: bool = False
-                   ) -> bitstream.Header:
+def transcode_file(src: str | Path, dst: str | Path, bitrate: float, force: bool = False,
+                   model: Model | None = None) -> None:
     """``transcode`` from file to file (``-``: stdin, stdout), written atomically."""
     output = Output(dst, force, inputs=[src])
     check_bitstream_name(dst)
     data = read_input_bytes(src)
     with naming(src):
-        data = transcode(data, bitrate)
+        data = transcode(data, bitrate, model)
     with output.open() as f:
         f.write(data)
-    config = config_for_file(data)
-    return bitstream.read_header(data, config.sample_rate, config.hop)

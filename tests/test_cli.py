@@ -244,3 +244,61 @@ def test_transcode_cuts_the_bitrate_without_decoding(tmp_path, wav_file, capsys)
     assert rc == 1 and "it is its input" in err  # never over its own input
     rc, _, err = run(["transcode", nine, tmp_path / "x.wav", "--bitrate", "3"], capsys)
     assert rc == 1 and "name it x.cdc" in err
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A trained model's folder outside the package (config.json, codec.pt, ONNX graphs)."""
+    from codec.model import save_model
+    from conftest import make_tiny_model
+    folder = tmp_path_factory.mktemp("model") / "run"
+    model = make_tiny_model(folder.parent / "scratch", seed=5)
+    save_model(model, folder, graphs=True)
+    return folder, model.model_id
+
+
+def test_model_option_uses_a_folder_outside_the_package(tmp_path, wav_file, model_dir, capsys):
+    """``--model DIR`` (before or after the command) encodes, decodes, tells about and
+    transcodes with a saved model the package does not hold; a file of another model, or a
+    folder that holds no model, is refused with one line."""
+    import socket
+    import threading
+    import time
+    folder, model_id = model_dir
+    cdc, out = tmp_path / "x.cdc", tmp_path / "x.wav"
+    assert run(["encode", wav_file, cdc, "--model", folder], capsys)[0] == 0
+    assert bitstream.read_model_id(cdc.read_bytes()) == model_id
+    rc, _, err = run(["decode", cdc, out], capsys)
+    assert rc == 1 and f"encoded by model {model_id.hex()}, which this codec does not hold" in err
+    assert run(["--model", folder, "decode", cdc, out], capsys)[0] == 0
+    assert sf.info(out).frames == 32000
+    rc, text, _ = run(["info", cdc, "--model", folder], capsys)
+    assert rc == 0 and f"model id         {model_id.hex()}" in text
+    assert run(["transcode", cdc, tmp_path / "y.cdc", "--bitrate", "3", "--model", folder],
+               capsys)[0] == 0
+    shipped = tmp_path / "shipped.cdc"
+    assert run(["encode", wav_file, shipped], capsys)[0] == 0
+    rc, _, err = run(["decode", shipped, tmp_path / "s.wav", "--model", folder], capsys)
+    assert rc == 1 and "encoded by another model" in err and err.count("\n") == 1
+    rc, _, err = run(["encode", wav_file, tmp_path / "z.cdc", "--model", tmp_path], capsys)
+    assert rc == 1 and err.startswith(f"codec: error: --model: cannot read model in {tmp_path}")
+    assert err.count("\n") == 1 and not (tmp_path / "z.cdc").exists()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        addr = f"127.0.0.1:{s.getsockname()[1]}"
+    received, codes = tmp_path / "received.wav", {}
+    thread = threading.Thread(target=lambda: codes.update(rx=main(
+        ["receive", str(received), "--listen", addr, "--wait", "20", "--model", str(folder)])))
+    thread.start()
+    for _ in range(200):  # until the receiver has bound its socket
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", int(addr.split(":")[1])))
+            except OSError:
+                break
+        time.sleep(0.05)
+    assert main(["send", str(wav_file), "--to", addr, "--no-pace", "--model", str(folder)]) == 0
+    thread.join(20)
+    err = capsys.readouterr().err
+    assert codes["rx"] == 0 and "junk 0" in err and "ICMP" not in err, err
+    assert sf.info(received).frames == 32000

@@ -28,6 +28,12 @@ def _note(text: str, warning: bool = False) -> None:
         print(f"codec: {text}", file=sys.stderr)
 
 
+def _engine(args):
+    """``--model DIR``'s engine, else the shipped model's."""
+    from ..engine import load_engine, shipped_engine
+    return load_engine(args.model) if args.model else shipped_engine()
+
+
 def _notes_from(args) -> None:
     global _quiet
     _quiet = args.quiet
@@ -35,10 +41,9 @@ def _notes_from(args) -> None:
 
 def cmd_send(args) -> None:
     from ..audio import conversion_note
-    from ..engine import shipped_engine
     from .sender import send_file, send_pcm
     _notes_from(args)
-    model = shipped_engine()
+    model = _engine(args)
     rate = model.config.sample_rate
     options = dict(bitrate=args.bitrate, loss=args.loss, seed=args.seed, pace=not args.no_pace)
     if args.input == "-":
@@ -137,14 +142,13 @@ def _receive_progress(rate: int):
 
 def cmd_receive(args) -> None:
     from ..audio import Output, audio_format_for
-    from ..engine import shipped_engine
     from .receiver import Receiver
     from .stats import format_summary
     _notes_from(args)
     Output(args.output, args.force)  # refuse a bad output before waiting for a stream
     fmt = audio_format_for(args.output)
     host, port = args.listen
-    model = shipped_engine()
+    model = _engine(args)
     rate = model.config.sample_rate
     card = _open_sound_card(rate) if args.play else None
     show, done = _receive_progress(rate)
