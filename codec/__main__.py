@@ -277,9 +277,12 @@ MODEL_HELP = ("a saved model's folder (config.json, codec.pt and its ONNX graphs
 def model_arg(argv: list[str]) -> str | None:
     """``--model DIR`` from the command line, ahead of parsing it (the parser takes that
     model's bitrates); None when absent."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     pre.add_argument("--model")
-    known, _ = pre.parse_known_args(argv)
+    try:
+        known, _ = pre.parse_known_args(argv)
+    except argparse.ArgumentError:  # "--model" without DIR: the full parser says so
+        return None
     return known.model
 
 
