@@ -180,7 +180,7 @@ def _as_mono(wav) -> np.ndarray:
 
 def codebooks_for(model: Model, bitrate) -> int:
     """The number of codebooks for one of the model's bitrates (``ArgumentError`` otherwise)."""
-    return model.config.codebooks_for(check_bitrate(bitrate, model.config.bitrates))
+    return model.config.codebooks_for(check_bitrate(bitrate, model.config))
 
 
 def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
@@ -339,7 +339,7 @@ def transcode(data: bytes, bitrate: float, model: Model | None = None) -> bytes:
     config = model.config if model else config_for_file(data)
     header, codes = bitstream.read_bitstream(data, config.sample_rate, config.hop,
                                              expected_model_id=model and model.model_id)
-    k = config.codebooks_for(check_bitrate(bitrate, config.bitrates))
+    k = config.codebooks_for(check_bitrate(bitrate, config))
     if k > header.num_codebooks:
         raise ArgumentError(f"cannot raise a {header.nominal_kbps:g} kbps file to {bitrate:g} "
                             "kbps: transcode only drops codebooks (encode the audio again)")

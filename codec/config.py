@@ -8,7 +8,11 @@ width; ``model.build_codec`` turns it into modules. The frame size and rate are 
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from dataclasses import dataclass
+
+from .errors import format_bitrates as _listed  # ``1.5, 3, 6 or 9``
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,25 @@ class CodecConfig:
         if self.output_gain_db and len(self.output_gain_db) != len(self.bitrates):
             raise ValueError(f"output_gain_db {self.output_gain_db}: one gain per bitrate of "
                              f"{self.bitrates}, or none")
+        self._drop_bitrates_not_carried()
+
+    def _drop_bitrates_not_carried(self) -> None:
+        """Leave out (with a warning) the listed bitrates that are not a whole number of
+        codebooks of this geometry, with their beam and gain; when none is left, the bitrate of
+        all the codebooks is the model's one."""
+        kept = [i for i, b in enumerate(self.bitrates) if self.carries(b)]
+        if len(kept) == len(self.bitrates):
+            return
+        step = self.kbps_per_codebook()
+        dropped = [b for b in self.bitrates if not self.carries(b)]
+        bitrates = tuple(self.bitrates[i] for i in kept) or (round(step * self.num_codebooks, 6),)
+        warnings.warn(f"bitrate {_listed(dropped)} kbps left out: not a whole number of codebooks "
+                      f"({step:g} kbps each, at most {self.num_codebooks}); this model takes "
+                      f"{_listed(bitrates)} kbps", stacklevel=4)
+        for name in ("search_beams", "output_gain_db"):
+            values = getattr(self, name)
+            object.__setattr__(self, name, tuple(values[i] for i in kept if i < len(values)))
+        object.__setattr__(self, "bitrates", bitrates)
 
     @classmethod
     def parse_fields(cls, items: list[str]) -> dict:
@@ -143,12 +166,19 @@ class CodecConfig:
                    if self.codebooks_for(b) <= num_codebooks]
         return 10 ** ((reached[-1] if reached else self.output_gain_db[0]) / 20)
 
-    def codebooks_for(self, kbps: float) -> int:
-        """Number of codebooks for a bitrate in kbps; it must be a whole number of codebooks."""
+    def carries(self, kbps: float) -> bool:
+        """Whether ``kbps`` is a whole number of codebooks (1 to ``num_codebooks``) a frame."""
         k = kbps / self.kbps_per_codebook()
-        if not (abs(k - round(k)) < 1e-6 and 1 <= round(k) <= self.num_codebooks):
-            rates = ", ".join(f"{b:g}" for b in self.bitrates)
-            step = self.kbps_per_codebook()
-            raise ValueError(f"unsupported bitrate {kbps:g} kbps: use {rates} (or any multiple "
-                             f"of {step:g} up to {step * self.num_codebooks:g})")
-        return round(k)
+        return abs(k - round(k)) < 1e-6 and 1 <= round(k) <= self.num_codebooks
+
+    def codebooks_for(self, kbps: float) -> int:
+        """The number of codebooks of one of ``bitrates`` (those this geometry carries): the one
+        rule for the bitrates a model takes (``errors.check_bitrate`` asks it). ``ValueError``
+        naming them for any other value."""
+        ok = (isinstance(kbps, numbers.Real) and not isinstance(kbps, bool)
+              and math.isfinite(float(kbps)) and float(kbps) in map(float, self.bitrates))
+        if not ok:
+            shown = f"{float(kbps):g}" if isinstance(kbps, numbers.Real) else repr(kbps)
+            raise ValueError(f"unsupported bitrate {shown} kbps: this model takes "
+                             f"{_listed(self.bitrates)} kbps")
+        return round(kbps / self.kbps_per_codebook())

@@ -67,12 +67,14 @@ def format_bitrates(bitrates) -> str:
     return one_of(f"{b:g}" for b in bitrates)
 
 
-def check_bitrate(value, bitrates, name: str = "bitrate") -> float:
-    """One of the model's bitrates (kbps), as a float."""
-    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and math.isfinite(float(value)) and float(value) in tuple(map(float, bitrates)))
-    if not ok:
-        raise ArgumentError(f"{name} must be {format_bitrates(bitrates)} kbps, got {show(value)}")
+def check_bitrate(value, config, name: str = "bitrate") -> float:
+    """One of the bitrates (kbps) a model with this ``CodecConfig`` takes, as a float; the rule
+    is ``CodecConfig.codebooks_for``'s."""
+    try:
+        config.codebooks_for(value)
+    except ValueError:
+        raise ArgumentError(f"{name} must be {format_bitrates(config.bitrates)} kbps, "
+                            f"got {show(value)}") from None
     return float(value)
 
 

@@ -154,7 +154,7 @@ class StreamEncoder:
     @bitrate.setter
     def bitrate(self, kbps: float) -> None:
         config = self.model.config
-        self.num_codebooks = config.codebooks_for(check_bitrate(kbps, config.bitrates))
+        self.num_codebooks = config.codebooks_for(check_bitrate(kbps, config))
         self._call = self._stream.live(self.num_codebooks)  # built here, not mid-call
         self._bitrate = float(kbps)
 

@@ -11,6 +11,7 @@ import soundfile as sf
 import torch
 
 from codec import api, bitstream
+from codec.errors import ArgumentError
 from codec.model import CodecConfig, build_codec, load_model, save_model
 from codec.net.receiver import Receiver
 from codec.net.sender import send_file
@@ -111,3 +112,27 @@ def test_loopback_stream_with_another_geometry(other_model, tmp_path):
     assert sent.frames == stats.decoded == -(-len(wav) // hop) and stats.lost == 0 and stats.ended
     assert sent.frame_s == stats.frame_s == hop / rate
     assert stats.kbps == pytest.approx(other_model.config.bitrates[-1])
+
+
+def test_a_listed_bitrate_the_geometry_cannot_carry_is_left_out():
+    """A 160-sample hop (100 frames a second) gives 1 kbps a codebook: the default 1.5 kbps is
+    no whole number of codebooks, so it is left out with a warning (its beam and gain too), the
+    model works at 3, 6 and 9 kbps, and asking for 1.5 names those."""
+    fields = {**TINY.__dict__, "ratios": (4, 5, 8), "search_beams": (1, 2, 3),
+              "output_gain_db": (0.5, 1.0, 1.5, 2.0)}
+    with pytest.warns(UserWarning, match=r"bitrate 1\.5 kbps left out: .* takes 3, 6 or 9 kbps"):
+        config = CodecConfig(**fields)
+    assert (config.bitrates, config.search_beams, config.output_gain_db) == \
+        ((3.0, 6.0, 9.0), (2, 3), (1.0, 1.5, 2.0))
+    torch.manual_seed(0)
+    model = build_codec(config).eval()
+    wav = speech_like(0.3, 16000)
+    for kbps in config.bitrates:
+        data = api.compress(wav, 16000, kbps, model=model)
+        assert len(api.decompress(data, model=model)[0]) == len(wav)
+    with pytest.raises(ArgumentError, match=r"^bitrate must be 3, 6 or 9 kbps, got 1\.5$"):
+        api.compress(wav, 16000, 1.5, model=model)
+    with pytest.raises(ArgumentError, match=r"^bitrate must be 3, 6 or 9 kbps, got 1\.5$"):
+        StreamEncoder(model, 1.5, backend="eager")
+    with pytest.warns(UserWarning, match=r"bitrate 1\.5 or 2\.5 kbps left out: .* takes 18 kbps"):
+        assert CodecConfig(ratios=(4, 5, 8), bitrates=(1.5, 2.5)).bitrates == (18.0,)  # all
