@@ -294,11 +294,11 @@ def test_send_notes_conversion_and_explains_bitrates(tmp_path, capsys):
 
 
 def test_import_from_the_folder_that_holds_the_clone(tmp_path):
-    """With the README's install (editable_mode=compat), a clone named ``codec`` in the working
-    directory is not taken for an empty namespace package."""
+    """With the README's install (editable, the clone on the path: see test_packaging.py), a
+    clone named ``codec`` in the working directory is not taken for an empty namespace package."""
     if any("__editable__" in type(f).__module__ or "__editable__" in getattr(f, "__module__", "")
            for f in sys.meta_path):
-        pytest.skip("installed with an import hook, not the README's editable_mode=compat")
+        pytest.skip("installed with an import hook, before pyproject.toml's package-dir")
     (tmp_path / "codec").symlink_to(ROOT, target_is_directory=True)
     p = subprocess.run([sys.executable, "-c", "import codec; print(codec.compress)"],
                        capture_output=True, cwd=tmp_path, text=True)
