@@ -22,6 +22,7 @@ _WHERE = {
     "Engine": "engine", "load_engine": "engine",
     "CodecConfig": "config",
     "ArgumentError": "errors", "AudioInputError": "errors", "FormatError": "errors",
+    "ClippingWarning": "errors",
     "Codec": "model", "build_codec": "model", "load_model_for_id": "model",  # torch
 }
 

@@ -20,6 +20,7 @@ from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatE
 from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_blocks, open_audio,
                  read_all, read_blocks, resample_blocks, to_float32, write_wav_blocks)
 from .engine import Engine, load_engine, shipped_engine
+from .clipping import CheckedFile, ClipCheck
 from .config import CodecConfig
 from .store import config_for_id, model_dir_for_id
 from .streaming import DecoderStream, EncoderStream, runtime_model
@@ -171,8 +172,7 @@ def decode_blocks(model: Model, data: bytes, frames_per_block: int = 250
     return header, blocks()
 
 
-def _as_mono(wav) -> np.ndarray:
-    wav = to_float32(check_signal(wav))
+def _mono(wav: np.ndarray) -> np.ndarray:
     if wav.ndim == 2:  # [samples, channels], as soundfile returns
         wav = wav.mean(axis=1, dtype=np.float32)
     return wav
@@ -194,10 +194,15 @@ def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
     rate = check_sample_rate(sample_rate, "sample_rate", AudioInputError)
     model = runtime_model(model)
     k = codebooks_for(model, bitrate)
-    mono = _as_mono(wav)
+    signal = to_float32(check_signal(wav))
+    check = ClipCheck()
+    check.push(signal)
+    mono = _mono(signal)
     blocks = resample_blocks(in_blocks(mono, int(BLOCK_SECONDS * rate)), rate,
                              model.config.sample_rate)
-    return encode_blocks(model, blocks, rate, len(mono), k)
+    data = encode_blocks(model, blocks, rate, len(mono), k)
+    check.warn("wav", stacklevel=2)
+    return data
 
 
 def decompress(data: bytes, model: Model | None = None, rate: int | str | None = None
@@ -263,11 +268,13 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
     k = codebooks_for(model, bitrate)
     output = Output(dst, force, inputs=[src])
     check_bitstream_name(dst)
+    check = ClipCheck()
     with open_audio(src) as f:
         if on_open:
             on_open(f)
-        blocks = read_blocks(f, model.config.sample_rate, BLOCK_SECONDS)
+        blocks = read_blocks(CheckedFile(f, check), model.config.sample_rate, BLOCK_SECONDS)
         data = encode_blocks(model, blocks, f.samplerate, f.frames, k, progress)
+    check.warn(_shown(src), stacklevel=2)
     with output.open() as out:
         out.write(data)
     return EncodeResult(read_header(data, model), data)

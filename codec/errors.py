@@ -30,6 +30,11 @@ class ArgumentError(ValueError):
     """An argument of the wrong type or out of range (a bitrate, a model, a payload...)."""
 
 
+class ClippingWarning(UserWarning):
+    """Input audio with samples beyond full scale or clipped before it reached the codec (said
+    once per input; it is encoded all the same)."""
+
+
 def show(value) -> str:
     """A value as a message shows it: numbers plainly (``4``, ``nan``), anything else by repr."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
