@@ -31,6 +31,9 @@ class CodecConfig:
     int8: bool = False                    # 8-bit weights and inputs in the layers (nn/int8.py)
     long_window: int = 0                  # encoder: a longer analysis frame (samples; 0: none)
     long_window_hz: int = 1000            # its bins up to this frequency
+    synthesis_window: int = 0             # decoder: samples per synthesis frame (0: hop)
+    synthesis_step: int = 0               # decoder: samples between them (0: half the window);
+                                          # the output is window - step samples late
     # SEANet kind (``nn/seanet.py``)
     channels: int = 48                    # first stage; doubles at each later stage
     ratios: tuple[int, ...] = (8, 5, 8)   # product = samples per frame

@@ -30,10 +30,14 @@ TINY_KINDS = {
                         encoder_blocks=1, decoder_blocks=2),
 }
 TINY_KINDS["spectral-envelope"] = replace(TINY_KINDS["spectral"], decoder="spectral-envelope")
+TINY_KINDS["spectral-pitch"] = replace(TINY_KINDS["spectral"], decoder="spectral-pitch")
 # every kind, and its variants that change what the graphs compute
 TINY_MODELS = {**TINY_KINDS, "spectral-int8": replace(TINY_KINDS["spectral"], int8=True),
                "spectral-beam": replace(TINY_KINDS["spectral"], search_beams=(4, 4, 4, 2)),
-               "spectral-long": replace(TINY_KINDS["spectral"], long_window=960)}
+               "spectral-long": replace(TINY_KINDS["spectral"], long_window=960),
+               # a finer synthesis grid: 15 ms frames 5 ms apart
+               "spectral-fine": replace(TINY_KINDS["spectral"], synthesis_window=240,
+                                        synthesis_step=80)}
 BACKENDS = ["eager", "onnxruntime"]
 
 

@@ -3,6 +3,8 @@ the declared synthesis delay, and the registry that builds it."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -162,3 +164,38 @@ def test_envelope_head_sets_each_bands_level():
         assert torch.allclose(rms, level[..., b].exp(), rtol=1e-3)
         ratio = c[..., lo:hi] / shape[..., lo:hi]  # one positive factor per band and frame
         assert torch.allclose(ratio, ratio[..., :1].expand_as(ratio), rtol=1e-4)
+
+
+@pytest.mark.parametrize("f0", [80.0, 123.0, 160.0, 200.0, 310.0])
+def test_pitch_prior_finds_the_period_of_a_voice(f0):
+    """The pitch prior's lag search (a quarter-rate search, refined at the full rate) finds the
+    period of a harmonic signal within a sample, from the frame and the hop before it."""
+    from codec.nn.spectral_pitch import PitchSpectralDecoder
+    dec = PitchSpectralDecoder(320, 8, width=16, blocks=1, sample_rate=16000)
+    t = torch.arange(3 * 320) / 16000
+    harmonics = sum(torch.sin(2 * math.pi * k * f0 * t + k) / k for k in range(1, 12))
+    x = harmonics[None, None, 320:]                       # two frames, the hop before as history
+    lags = dec._lags(dec._pairs(x, harmonics[None, None, :320]))
+    assert lags.shape == (1, 2)
+    assert (lags - 16000 / f0).abs().max() <= 1.0
+
+
+def test_pitch_prior_filter_is_off_without_gain_and_combs_with_it():
+    """With the gain's logit far below zero the comb filter passes its input; with it far above,
+    a frame of noise loses energy (the comb keeps only what repeats at the lag) while a periodic
+    frame at the found lag keeps its level."""
+    from codec.nn.spectral_pitch import PARAMS, PitchSpectralDecoder
+    dec = PitchSpectralDecoder(320, 8, width=16, blocks=1, sample_rate=16000)
+    torch.manual_seed(0)
+    history, previous = torch.zeros(1, 1, 320), torch.zeros(1, 1, PARAMS)
+    noise = torch.randn(1, 1, 640)
+    off = torch.tensor([-30.0, 0, 0, 0]).expand(1, 2, 4)
+    on = torch.tensor([30.0, -30, 30, -30]).expand(1, 2, 4)     # full gain, the middle tap
+    y = dec._filter(noise, off, history, previous)[0]
+    assert torch.allclose(y, noise, atol=1e-5)
+    y = dec._filter(noise, on, noise[..., :320], previous)[0]
+    assert y[..., 400:].pow(2).mean() < 0.7 * noise[..., 400:].pow(2).mean()
+    t = torch.arange(960) / 16000
+    voice = sum(torch.sin(2 * math.pi * k * 160.0 * t) / k for k in range(1, 8))[None, None]
+    y = dec._filter(voice[..., 320:], on, voice[..., :320], previous)[0]
+    assert torch.allclose(y[..., 400:], voice[..., 720:], atol=1e-3)

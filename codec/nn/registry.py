@@ -21,6 +21,7 @@ from .seanet import Decoder as SEANetDecoder
 from .seanet import Encoder as SEANetEncoder
 from .spectral import SpectralDecoder, SpectralEncoder
 from .spectral_envelope import EnvelopeSpectralDecoder
+from .spectral_pitch import PitchSpectralDecoder
 
 if TYPE_CHECKING:
     from ..model import CodecConfig
@@ -38,11 +39,16 @@ DECODERS: dict[str, Builder] = {
     "seanet": lambda c: SEANetDecoder(c.channels, c.ratios, c.dim, c.dilations,
                                       c.kernel_factors),
     "spectral": lambda c: SpectralDecoder(c.hop, c.dim, c.transform, c.width, c.decoder_blocks,
-                                          c.expansion, c.kernel, c.int8),
+                                          c.expansion, c.kernel, c.int8,
+                                          window=c.synthesis_window, step=c.synthesis_step),
     # the same with a gain-shape head: band levels times a normalised spectrum
     "spectral-envelope": lambda c: EnvelopeSpectralDecoder(
         c.hop, c.dim, c.transform, c.width, c.decoder_blocks, c.expansion, c.kernel, c.int8,
-        sample_rate=c.sample_rate),
+        sample_rate=c.sample_rate, window=c.synthesis_window, step=c.synthesis_step),
+    # the same with a comb filter at the pitch of its own output (a pitch prior)
+    "spectral-pitch": lambda c: PitchSpectralDecoder(
+        c.hop, c.dim, c.transform, c.width, c.decoder_blocks, c.expansion, c.kernel, c.int8,
+        sample_rate=c.sample_rate, window=c.synthesis_window, step=c.synthesis_step),
 }
 
 

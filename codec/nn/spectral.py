@@ -5,8 +5,11 @@ Geometry (``hop`` samples per latent frame, ``hop / 2`` per transform frame, win
 transform frame ``j`` covers samples ``[j * hop/2 - hop/2, j * hop/2 + hop/2)``, so its window
 ends at its last sample and the encoder never looks ahead. Two transform frames are stacked into
 one latent frame, and every block runs at the latent rate (50 Hz for the shipped geometry).
-Synthesis overlap-adds the decoder's frames; a sample is complete once both frames that cover it
-are in, so the decoder's output lags the input by ``delay = hop / 2`` samples (10 ms).
+Synthesis overlap-adds the decoder's frames; a sample is complete once every frame that covers
+it is in, so the decoder's output lags the input by ``delay = window - step`` samples: 10 ms
+for the shipped geometry (window ``hop``, step ``hop / 2``). The decoder may use a finer grid
+of its own (``CodecConfig.synthesis_window`` / ``synthesis_step``, e.g. 15 ms frames 5 ms
+apart, four per latent frame, also 10 ms late).
 
 Both transforms are matrix products with fixed bases (exportable, and cheap at a frame's few
 hundred points), and both reconstruct perfectly: the STFT with a square-root periodic Hann
@@ -57,18 +60,24 @@ def decompress(y: torch.Tensor, pairs: bool) -> torch.Tensor:
 
 
 class Transform(nn.Module):
-    """Frames of ``window`` samples, ``window / 2`` apart, <-> ``coefficients`` per frame.
+    """Frames of ``window`` samples, ``step`` apart (default ``window / 2``), <-> ``coefficients``
+    per frame.
 
     ``analysis`` maps ``[..., window]`` to ``[..., coefficients]`` and ``synthesis`` back to
-    windowed frames whose overlap-add is the signal.
+    windowed frames whose overlap-add is the signal. The MDCT needs ``step = window / 2``; the
+    STFT takes any ``step`` that divides the window (the squared window, a periodic Hann, sums
+    to ``window / (2 step)`` over frames ``step`` apart, which synthesis divides out).
     """
 
-    def __init__(self, kind: str, window: int):
+    def __init__(self, kind: str, window: int, step: int = 0):
         super().__init__()
-        if kind not in ("stft", "mdct") or window % 2:
-            raise ValueError(f"transform must be 'stft' or 'mdct' with an even window, got "
-                             f"{kind!r}, {window}")
-        self.kind, self.window = kind, window
+        step = step or window // 2
+        if kind not in ("stft", "mdct") or window % 2 or window % step \
+                or (kind == "mdct" and 2 * step != window):
+            raise ValueError(f"transform must be 'stft' (a step that divides the window) or "
+                             f"'mdct' (a step of half the window), with an even window, got "
+                             f"{kind!r}, window {window}, step {step}")
+        self.kind, self.window, self.step = kind, window, step
         n = torch.arange(window, dtype=torch.float64)
         if kind == "stft":
             w = torch.sin(math.pi * n / window)  # sqrt of the periodic Hann window
@@ -81,6 +90,7 @@ class Transform(nn.Module):
             weight[0] = weight[-1] = 1.0
             inverse = torch.cat([torch.cos(angle).t() * weight[:, None],
                                  -torch.sin(angle).t() * weight[:, None]], 0) / window
+            inverse = inverse * (2 * step / window)  # 1 at the usual 50 % overlap
             self.pairs, self.coefficients = True, 2 * bins
         else:
             w = torch.sin(math.pi * (n + 0.5) / window)  # sine window: w[n]^2 + w[n+N]^2 = 1
@@ -283,46 +293,70 @@ class SpectralEncoder(nn.Module):
 
 
 class SpectralDecoder(nn.Module):
-    """Latents ``[B, dim, F]`` -> waveform ``[B, 1, F * hop]``, ``delay = hop / 2`` samples late.
+    """Latents ``[B, dim, F]`` -> waveform ``[B, 1, F * hop]``, ``delay`` samples late.
 
-    Output sample ``n`` estimates input sample ``n - delay``. The second half of the last frame
-    is the overlap-add tail, which the next call completes.
+    Synthesis frames of ``window`` samples (default ``hop``), ``step`` apart (default
+    ``window / 2``; ``hop / step`` of them per latent frame), overlap-added. Output sample ``n``
+    estimates input sample ``n - delay``, ``delay = window - step``: a sample is complete once
+    the last frame that covers it is in. The last ``delay`` samples of each call are the
+    overlap-add tail, which the next call completes.
     """
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
                  blocks: int = 6, expansion: int = 2, kernel: int = 5, int8: bool = False,
-                 extra_outputs: int = 0):
-        # extra_outputs: head outputs per transform frame besides the coefficients, for a
-        # subclass's ``coefficients`` (spectral_envelope.py)
+                 extra_outputs: int = 0, window: int = 0, step: int = 0,
+                 frame_outputs: int = 0):
+        # for subclasses: extra_outputs, head outputs per synthesis frame besides the
+        # coefficients, for their ``coefficients`` (spectral_envelope.py); frame_outputs, head
+        # outputs per latent frame after all of those (spectral_pitch.py)
         super().__init__()
-        self.hop, self.half = hop, hop // 2
-        self.delay = self.half
-        self.transform = Transform(transform, hop)
-        self.net = _Blocks(dim, width, 2 * (self.transform.coefficients + extra_outputs), blocks,
-                           expansion, kernel, int8)
+        window = window or hop
+        step = step or window // 2
+        if hop % step or window - step > hop:
+            raise ValueError(f"synthesis frames {step} apart must divide the hop {hop}, with a "
+                             f"delay (window {window} - step) of at most one hop")
+        self.hop, self.frame_step, self.per_frame = hop, step, hop // step
+        self.overlap = window // step  # frames that cover each sample
+        self.delay = window - step
+        self.transform = Transform(transform, window, step)
+        self.synthesis_outputs = self.per_frame * (self.transform.coefficients + extra_outputs)
+        self.net = _Blocks(dim, width, self.synthesis_outputs + frame_outputs, blocks, expansion,
+                           kernel, int8)
 
     def coefficients(self, head: torch.Tensor) -> torch.Tensor:
-        """Head output ``[B, F, 2 * coef]`` -> compressed coefficients ``[B, 2F, coef]``."""
-        return head.reshape(head.shape[0], -1, head.shape[-1] // 2)
+        """The head's synthesis outputs ``[B, F, per_frame * coef]`` -> compressed coefficients
+        ``[B, per_frame * F, coef]``."""
+        return head.reshape(head.shape[0], -1, head.shape[-1] // self.per_frame)
 
     def frames(self, head: torch.Tensor) -> torch.Tensor:
-        """Head output -> windowed time frames ``[B, 2F, hop]``."""
+        """Head output -> windowed time frames ``[B, per_frame * F, window]``."""
+        if head.shape[-1] > self.synthesis_outputs:  # a subclass's per-frame outputs follow
+            head = head[..., : self.synthesis_outputs]
         return self.transform.synthesis(self.transform.decompress(self.coefficients(head)))
 
     def _overlap_add(self, frames: torch.Tensor, tail: torch.Tensor
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-        first, second = frames[..., : self.half], frames[..., self.half:]
-        prev = torch.cat([tail, second[:, :-1]], 1)
-        out = (first + prev).reshape(frames.shape[0], 1, -1)
-        return out, second[:, -1:]
+        """Frames ``[B, N, window]`` and the pending sums ``[B, 1, delay]`` -> ``N * step``
+        complete samples ``[B, 1, N * step]`` and the new pending sums."""
+        batch, r = frames.shape[0], self.overlap
+        chunks = frames.unflatten(-1, (r, self.frame_step))       # [B, N, r, step]
+        # chunk i of frame m lands at step-slot m + i; the tail's r - 1 slots are the first.
+        # Ends counted from the end, not sizes read here: the exported graphs take any number
+        # of frames.
+        total = F.pad(chunks[:, :, 0], (0, 0, 0, r - 1))
+        for i in range(1, r):
+            total = total + F.pad(chunks[:, :, i], (0, 0, i, r - 1 - i))
+        pending = tail.reshape(batch, r - 1, self.frame_step)
+        total = torch.cat([total[:, : r - 1] + pending, total[:, r - 1:]], 1)
+        return total[:, : 1 - r].reshape(batch, 1, -1), total[:, 1 - r:].reshape(batch, 1, -1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         frames = self.frames(self.net(z.transpose(1, 2)))
-        return self._overlap_add(frames, frames.new_zeros(frames.shape[0], 1, self.half))[0]
+        return self._overlap_add(frames, frames.new_zeros(frames.shape[0], 1, self.delay))[0]
 
     def init_state(self, batch: int = 1) -> dict:
         w = self.transform.synthesis_basis
-        return {"tail": w.new_zeros(batch, 1, self.half), "net": self.net.init_state(batch)}
+        return {"tail": w.new_zeros(batch, 1, self.delay), "net": self.net.init_state(batch)}
 
     def step(self, z: torch.Tensor, state: dict) -> torch.Tensor:
         head = self.net.step(z.transpose(1, 2), state["net"])

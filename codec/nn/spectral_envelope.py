@@ -48,11 +48,12 @@ class EnvelopeSpectralDecoder(SpectralDecoder):
 
     def __init__(self, hop: int, dim: int, transform: str = "stft", width: int = 256,
                  blocks: int = 6, expansion: int = 2, kernel: int = 5, int8: bool = False, *,
-                 sample_rate: int):
-        bins = hop // 2 + 1 if transform == "stft" else hop // 2
+                 sample_rate: int, window: int = 0, step: int = 0):
+        window = window or hop
+        bins = window // 2 + 1 if transform == "stft" else window // 2
         edges = erb_bands(bins, sample_rate)
         super().__init__(hop, dim, transform, width, blocks, expansion, kernel, int8,
-                         extra_outputs=len(edges) - 1)
+                         extra_outputs=len(edges) - 1, window=window, step=step)
         member = torch.zeros(bins, len(edges) - 1)
         for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
             member[lo:hi, b] = 1.0
@@ -61,9 +62,9 @@ class EnvelopeSpectralDecoder(SpectralDecoder):
         self.bands = len(edges) - 1
 
     def coefficients(self, head: torch.Tensor) -> torch.Tensor:
-        """Head output ``[B, F, 2 * (coef + bands)]`` -> compressed coefficients
-        ``[B, 2F, coef]``."""
-        per_frame = head.reshape(head.shape[0], -1, head.shape[-1] // 2)
+        """Head output ``[B, F, per_frame * (coef + bands)]`` -> compressed coefficients
+        ``[B, per_frame * F, coef]``."""
+        per_frame = head.reshape(head.shape[0], -1, head.shape[-1] // self.per_frame)
         shape, log_level = per_frame[..., : -self.bands], per_frame[..., -self.bands:]
         pairs = self.transform.as_pairs(shape)              # [B, 2F, 2, bins] or [B, 2F, bins]
         power = pairs.pow(2).sum(-2) if self.transform.pairs else pairs.pow(2)
