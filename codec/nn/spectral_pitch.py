@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from .spectral import SpectralDecoder
 
-MIN_HZ, MAX_HZ = 62.5, 500.0   # fundamental frequencies searched (lags of 256 to 32 at 16 kHz)
+MIN_HZ, MAX_HZ = 62.5, 500.0   # fundamental frequencies searched (the lags follow from the rate)
 DECIMATION = 4                 # the coarse search's rate: 1 / DECIMATION of the sample rate
 PREFER_SHORT = 0.2             # the coarse scores fall by this much from the shortest lag to the
                                # longest, so a multiple of the period (which repeats as well)
