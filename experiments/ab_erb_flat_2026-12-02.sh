@@ -14,7 +14,7 @@
 # f started 3.5 minutes after c. c and f began with a 95 CPU-minute schedule, cut to 85 at
 # step 1200 to leave the session time to evaluate (the cosine decay shortened to match).
 # BUDGET below is c's and f's final budget and L's first.
-# Usage: scripts/ab_erb_flat_2026-12-02.sh c|f|L. Results in docs/TRAINING.md.
+# Usage: experiments/ab_erb_flat_2026-12-02.sh c|f|L. Results in docs/TRAINING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -24,7 +24,7 @@ case "${1:-}" in
     L) RUN=L3; BUDGET=45; EXTRA=(--model long_window=960) ;;
     *) echo "usage: $0 c|f|L" >&2; exit 2 ;;
 esac
-nohup .venv/bin/python scripts/train.py --run-dir "runs/$RUN" \
+nohup .venv/bin/python scripts/train.py --recipe none --run-dir "runs/$RUN" \
     --init-from checkpoints/spec23erb2 "${EXTRA[@]}" --threads 1 --cpu-minutes "$BUDGET" \
     --steps 100000 \
     --eval-every 300 --valid-items 24 --lr 3e-4 --warmup-steps 100 \

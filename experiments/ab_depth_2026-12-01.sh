@@ -15,7 +15,7 @@
 # replaced (now by checkpoints/spec23L6) and lives at commit c232b00:
 #   mkdir -p checkpoints/spec32bG && for f in codec.pt config.json; do
 #     git show c232b00:checkpoints/spec32bG/$f > checkpoints/spec32bG/$f; done
-# Usage: scripts/ab_depth_2026-12-01.sh e2d3|e1d2|e2d2|e2d3i8 [threads]. Re-running an arm resumes it.
+# Usage: experiments/ab_depth_2026-12-01.sh e2d3|e1d2|e2d2|e2d3i8 [threads]. Re-running an arm resumes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -26,7 +26,8 @@ case "${1:-}" in
     e2d3i8) SHAPE=(encoder_blocks=2 decoder_blocks=3 int8=true) ;;
     *) echo "usage: $0 e2d3|e1d2|e2d2|e2d3i8 [threads]" >&2; exit 2 ;;
 esac
-nohup .venv/bin/python scripts/train.py --run-dir "runs/spec-$1" --init-from "${INIT:-checkpoints/spec32bG}" \
+nohup .venv/bin/python scripts/train.py --recipe none \
+    --run-dir "runs/spec-$1" --init-from "${INIT:-checkpoints/spec32bG}" \
     --model "${SHAPE[@]}" --threads "${2:-1}" --cpu-minutes 150 --steps 100000 \
     --eval-every 300 --valid-items 24 --lr 3e-4 --warmup-steps 100 \
     --recon-loss compressed --cmag-weight 1 --cplx-weight 1 \

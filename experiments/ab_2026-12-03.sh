@@ -19,7 +19,7 @@
 #      c2: spec23L2 as it is (the control);
 #      k:  the commitment of the first 3 levels weighted 4 times (--coarse-commit-weight 4), so
 #          the encoder shapes its latent for the coarse codes.
-# Usage: scripts/ab_2026-12-03.sh c|x4|c2|k [CPU-MINUTES]
+# Usage: experiments/ab_2026-12-03.sh c|x4|c2|k [CPU-MINUTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -31,7 +31,7 @@ case "${1:-}" in
     *) echo "usage: $0 c|x4|c2|k [CPU-MINUTES]" >&2; exit 2 ;;
 esac
 BUDGET=${2:-$BUDGET}
-nohup .venv/bin/python scripts/train.py --run-dir "runs/$RUN" \
+nohup .venv/bin/python scripts/train.py --recipe none --run-dir "runs/$RUN" \
     --init-from "$INIT" "${EXTRA[@]}" --threads 1 --cpu-minutes "$BUDGET" \
     --steps 100000 \
     --eval-every 300 --valid-items 24 --lr 3e-4 --warmup-steps 100 \

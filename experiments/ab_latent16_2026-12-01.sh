@@ -10,12 +10,15 @@ cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 COMMON=(--steps 100000 --eval-every 400 --valid-items 24 --lr 5e-4 --warmup-steps 100
         --recon-loss compressed --cmag-weight 1 --cplx-weight 1 --threads 1)
-nohup .venv/bin/python scripts/train.py --run-dir runs/spec2 --init-from checkpoints/spec1 \
+nohup .venv/bin/python scripts/train.py --recipe none \
+    --run-dir runs/spec2 --init-from checkpoints/spec1 \
     --cpu-minutes 140 "${COMMON[@]}" >> runs/spec2.log 2>&1 &
-nohup .venv/bin/python scripts/train.py --run-dir runs/spec16 --init-from runs/ab-start \
+nohup .venv/bin/python scripts/train.py --recipe none \
+    --run-dir runs/spec16 --init-from runs/ab-start \
     --model dim=16 code_dim=16 --cpu-minutes 75 "${COMMON[@]}" > runs/spec16.log 2>&1 &
 
 # Second arm, started after spec16's first 21 CPU-minutes (16 dims: its residual is quantized
 # away by 12 codebooks, and 3 to 9 kbps all sat at one log-mel, 0.287): 32 dims, searched in full.
-# nohup .venv/bin/python scripts/train.py --run-dir runs/spec32 --init-from runs/ab-start \
+# nohup .venv/bin/python scripts/train.py --recipe none \
+#     --run-dir runs/spec32 --init-from runs/ab-start \
 #     --model dim=32 code_dim=32 --cpu-minutes 60 "${COMMON[@]}" > runs/spec32.log 2>&1 &

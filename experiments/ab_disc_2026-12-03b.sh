@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The discriminator A/B of the second session of 2026-12-03 (results in docs/TRAINING.md).
-# Warm restarts from spec23L3 with the usual recipe (scripts/cycles_2026-12-03b.sh, the control)
+# Warm restarts from spec23L3 with the usual recipe (experiments/cycles_2026-12-03b.sh, the control)
 # stayed at its crop score (2.14-2.15 against 2.150) for 24 CPU-minutes, and the cheap
 # discriminator sat near chance all along: its hinge loss 1.96-1.98 (2.0 = chance), real and
 # generated logits alike. A discriminator that tells them apart may give the generator
@@ -12,7 +12,7 @@
 #   multi: the cheap discriminator at three resolutions (256 / 512 / 1024 points), in full's place.
 # spec23L3 is at commit 0376f3f since spec23L4 replaced it (spec23L5 is now codec/weights,
 # spec23L6 the checkpoint): `git archive 0376f3f checkpoints/spec23L3 | tar x` recovers it.
-# Usage: scripts/ab_disc_2026-12-03b.sh dlr|full|multi [CPU-MINUTES]
+# Usage: experiments/ab_disc_2026-12-03b.sh dlr|full|multi [CPU-MINUTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -22,7 +22,7 @@ case "${1:-}" in
     multi) RUN=d-multi; EXTRA=(--disc multi) ;;
     *) echo "usage: $0 dlr|full|multi [CPU-MINUTES]" >&2; exit 2 ;;
 esac
-nohup .venv/bin/python scripts/train.py --run-dir "runs/$RUN" \
+nohup .venv/bin/python scripts/train.py --recipe none --run-dir "runs/$RUN" \
     --init-from checkpoints/spec23L3 --threads 1 --cpu-minutes "${2:-40}" --steps 100000 \
     --eval-every 300 --valid-items 24 --lr 3e-4 --warmup-steps 100 \
     --recon-loss compressed --cspec-weighting erb \

@@ -10,10 +10,13 @@ common=(--threads 1 --cpu-minutes 60 --steps 100000 --eval-every 400 --valid-ite
 stft=(--model encoder=spectral decoder=spectral hop_size=320 transform=stft)
 mdct=(--model encoder=spectral decoder=spectral hop_size=320 transform=mdct)
 mkdir -p runs
-nohup .venv/bin/python scripts/train.py --run-dir runs/bake-stft "${stft[@]}" "${common[@]}" \
+nohup .venv/bin/python scripts/train.py --recipe none \
+    --run-dir runs/bake-stft "${stft[@]}" "${common[@]}" \
     > runs/bake-stft.log 2>&1 &
-nohup .venv/bin/python scripts/train.py --run-dir runs/bake-stft-gan "${stft[@]}" "${common[@]}" \
+nohup .venv/bin/python scripts/train.py --recipe none \
+    --run-dir runs/bake-stft-gan "${stft[@]}" "${common[@]}" \
     --adv-weight 0.25 --feat-weight 0.5 --disc cheap --adv-start 200 > runs/bake-stft-gan.log 2>&1 &
-nohup .venv/bin/python scripts/train.py --run-dir runs/bake-mdct "${mdct[@]}" "${common[@]}" \
+nohup .venv/bin/python scripts/train.py --recipe none \
+    --run-dir runs/bake-mdct "${mdct[@]}" "${common[@]}" \
     --coef-weight 1 > runs/bake-mdct.log 2>&1 &
 wait

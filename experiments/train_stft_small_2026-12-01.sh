@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="${THREADS:-1}"
-nohup .venv/bin/python scripts/train.py --run-dir runs/stft-small --threads "${THREADS:-1}" \
+nohup .venv/bin/python scripts/train.py --recipe none \
+    --run-dir runs/stft-small --threads "${THREADS:-1}" \
     --model encoder=spectral decoder=spectral hop_size=320 transform=stft width=192 \
             encoder_blocks=3 decoder_blocks=5 \
     --cpu-minutes 240 --steps 100000 --eval-every 400 --valid-items 24 \

@@ -8,7 +8,7 @@
 #      behind b on every held-out figure (docs/TRAINING.md);
 #   G: plus the cheap spectral discriminator (as bake-stft-gan), started in L's place and
 #      stopped after 62 CPU-minutes to give b both cores.
-# Usage: scripts/ab_spec32_2026-12-01.sh b|L|G. Re-running an arm resumes its checkpoint.
+# Usage: experiments/ab_spec32_2026-12-01.sh b|L|G. Re-running an arm resumes its checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -21,5 +21,6 @@ case "${1:-}" in
     G) EXTRA=(--adv-weight 0.25 --feat-weight 0.5 --disc cheap --adv-start 0) ;;
     *) echo "usage: $0 b|L|G" >&2; exit 2 ;;
 esac
-nohup .venv/bin/python scripts/train.py --run-dir "runs/spec32$1" "${COMMON[@]}" "${EXTRA[@]}" \
+nohup .venv/bin/python scripts/train.py --recipe none \
+    --run-dir "runs/spec32$1" "${COMMON[@]}" "${EXTRA[@]}" \
     > "runs/spec32$1.log" 2>&1 &

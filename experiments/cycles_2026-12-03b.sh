@@ -9,7 +9,7 @@
 # spec23L3 is at commit 0376f3f since spec23L4 replaced it (spec23L5 is now codec/weights,
 # spec23L6 the checkpoint). The third session of the day ran the batch-size arms with it
 # (`--batch-size 32` / `64`, docs/TRAINING.md).
-# Usage: scripts/cycles_2026-12-03b.sh NAME INIT CYCLES CPU-MINUTES [train.py options]
+# Usage: experiments/cycles_2026-12-03b.sh NAME INIT CYCLES CPU-MINUTES [train.py options]
 # (options given last override the recipe's, e.g. --lr 1e-4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ export OMP_WAIT_POLICY=PASSIVE
 NAME=$1; INIT=$2; CYCLES=$3; BUDGET=$4; shift 4
 for k in $(seq 1 "$CYCLES"); do
     RUN="runs/$NAME-$k"
-    .venv/bin/python scripts/train.py --run-dir "$RUN" --init-from "$INIT" \
+    .venv/bin/python scripts/train.py --recipe none --run-dir "$RUN" --init-from "$INIT" \
         --threads 1 --cpu-minutes "$BUDGET" --steps 100000 \
         --eval-every 300 --valid-items 24 --lr 3e-4 --warmup-steps 100 \
         --recon-loss compressed --cspec-weighting erb \

@@ -10,7 +10,7 @@
 #      of codebooks received), started 14 minutes later with an 80 CPU-minute schedule;
 #   a: c with the adversarial terms left off the 1.5 kbps items (--adv-above-kbps 1.5), started
 #      on d's core an hour later with a 50 CPU-minute schedule.
-# Usage: scripts/ab_erb_power_2026-12-02.sh c|p|d|a. Results in docs/TRAINING.md.
+# Usage: experiments/ab_erb_power_2026-12-02.sh c|p|d|a. Results in docs/TRAINING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -21,7 +21,7 @@ case "${1:-}" in
     a) RUN=erba; POWER=1.0; BUDGET=50; EXTRA=(--adv-above-kbps 1.5) ;;
     *) echo "usage: $0 c|p|d|a" >&2; exit 2 ;;
 esac
-nohup .venv/bin/python scripts/train.py --run-dir "runs/$RUN" \
+nohup .venv/bin/python scripts/train.py --recipe none --run-dir "runs/$RUN" \
     --init-from checkpoints/spec23erb "${EXTRA[@]}" --threads 1 --cpu-minutes "$BUDGET" \
     --steps 100000 \
     --eval-every 300 --valid-items 24 --lr 3e-4 --warmup-steps 100 \
