@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The two A/Bs of the session of 2026-12-03, each at equal CPU time, one thread per arm, fresh
 # optimiser and a short warm-up, the recipe of the 2026-12-02 sessions. Results in
-# docs/TRAINING.md.
+# docs/training-record/2026-12-03.md.
 #
 # 1. Is the spectral model capacity-bound? spec23L's training and held-out losses were flat
 #    together (a plateau, not overfitting), and more blocks cost per-frame time the budget does

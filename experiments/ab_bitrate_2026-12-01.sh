@@ -5,7 +5,8 @@
 # one thread each, fresh optimiser and a short warm-up:
 #   u: quantizer dropout drawing the four bitrates alike (the recipe so far);
 #   d: --bitrate-decay 0.7 (1.5 / 3 / 6 / 9 kbps drawn 39 / 27 / 19 / 13 % of the time), for
-#      the 1.5 kbps gap to cpu4: stopped at 47.8 CPU-minutes, behind u (docs/TRAINING.md).
+#      the 1.5 kbps gap to cpu4: stopped at 47.8 CPU-minutes, behind u
+#      (docs/training-record/2026-12-01.md).
 # Usage: [THREADS=n] experiments/ab_bitrate_2026-12-01.sh u|d. Re-running an arm resumes it (u was
 # resumed at step 3,600 with THREADS=2 once d had stopped).
 set -euo pipefail

@@ -6,7 +6,7 @@
 # thread each:
 #   e2d3: 2 encoder / 3 decoder blocks (needs int8 weights to fit the per-frame budget);
 #   e1d2: 1 encoder / 2 decoder blocks (fits it in float32): stopped at 12 CPU-minutes, held-out
-#         WB-PESQ@6 1.38 against e2d3's 1.59 (docs/TRAINING.md);
+#         WB-PESQ@6 1.38 against e2d3's 1.59 (docs/training-record/2026-12-01.md);
 #   e2d2: 2 encoder / 2 decoder blocks, started in e1d2's place: stopped at 4 CPU-minutes,
 #         WB-PESQ@6 1.33 against e2d3's 1.50 at the same CPU;
 #   e2d3i8: e2d3's best so far (runs/spec-e2d3/best) with 8-bit layers (nn/int8.py: the shape

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The discriminator A/B of the second session of 2026-12-03 (results in docs/TRAINING.md).
+# The discriminator A/B of the second session of 2026-12-03 (results in
+# docs/training-record/2026-12-03.md).
 # Warm restarts from spec23L3 with the usual recipe (experiments/cycles_2026-12-03b.sh, the control)
 # stayed at its crop score (2.14-2.15 against 2.150) for 24 CPU-minutes, and the cheap
 # discriminator sat near chance all along: its hinge loss 1.96-1.98 (2.0 = chance), real and

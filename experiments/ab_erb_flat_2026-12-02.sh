@@ -14,7 +14,7 @@
 # f started 3.5 minutes after c. c and f began with a 95 CPU-minute schedule, cut to 85 at
 # step 1200 to leave the session time to evaluate (the cosine decay shortened to match).
 # BUDGET below is c's and f's final budget and L's first.
-# Usage: experiments/ab_erb_flat_2026-12-02.sh c|f|L. Results in docs/TRAINING.md.
+# Usage: experiments/ab_erb_flat_2026-12-02.sh c|f|L. Results in docs/training-record/2026-12-02.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE

@@ -10,7 +10,8 @@
 #      of codebooks received), started 14 minutes later with an 80 CPU-minute schedule;
 #   a: c with the adversarial terms left off the 1.5 kbps items (--adv-above-kbps 1.5), started
 #      on d's core an hour later with a 50 CPU-minute schedule.
-# Usage: experiments/ab_erb_power_2026-12-02.sh c|p|d|a. Results in docs/TRAINING.md.
+# Usage: experiments/ab_erb_power_2026-12-02.sh c|p|d|a. Results in
+# docs/training-record/2026-12-02.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE

@@ -5,7 +5,7 @@
 # thread each, from that one start:
 #   b: the same recipe (the main line; resumed at step 7600 with --threads 2 once G stopped);
 #   L: plus a level term (--level-weight 1, losses.level_loss): stopped after 17 CPU-minutes,
-#      behind b on every held-out figure (docs/TRAINING.md);
+#      behind b on every held-out figure (docs/training-record/2026-12-01.md);
 #   G: plus the cheap spectral discriminator (as bake-stft-gan), started in L's place and
 #      stopped after 62 CPU-minutes to give b both cores.
 # Usage: experiments/ab_spec32_2026-12-01.sh b|L|G. Re-running an arm resumes its checkpoint.

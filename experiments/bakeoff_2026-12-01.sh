@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The bake-off of docs/TRAINING.md (2026-12-01): three spectral recipes, 60 CPU-minutes each,
-# from scratch, one thread each, run side by side on a 2-core machine (process CPU time is what
-# each arm is charged, so they compare at equal CPU whatever the load).
+# The bake-off of docs/training-record/2026-12-01.md (2026-12-01): three spectral recipes,
+# 60 CPU-minutes each, from scratch, one thread each, run side by side on a 2-core machine
+# (process CPU time is what each arm is charged, so they compare at equal CPU whatever the load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1

@@ -3,12 +3,12 @@
 # optimiser and a short 30 CPU-minute cosine from the best weights gained more in 16 CPU-minutes
 # than 74 minutes of the long run. This script chains such cycles: cycle k starts from cycle
 # k-1's best (crop 6 kbps WB-PESQ, raw or weight average), one thread, the recipe of the
-# 2026-12-02 sessions. Results in docs/TRAINING.md.
+# 2026-12-02 sessions. Results in docs/training-record/2026-12-03.md.
 # The session ran `r30 checkpoints/spec23L3 5 30` and `r15 checkpoints/spec23L3 10 15` (both
 # stopped early for the discriminator A/B), then `r15b runs/r15-2/best 3 15` (two cycles run).
 # spec23L3 is at commit 0376f3f since spec23L4 replaced it (spec23L5 is now codec/weights,
 # spec23L6 the checkpoint). The third session of the day ran the batch-size arms with it
-# (`--batch-size 32` / `64`, docs/TRAINING.md).
+# (`--batch-size 32` / `64`, docs/training-record/2026-12-03.md).
 # Usage: experiments/cycles_2026-12-03b.sh NAME INIT CYCLES CPU-MINUTES [train.py options]
 # (options given last override the recipe's, e.g. --lr 1e-4)
 set -euo pipefail
