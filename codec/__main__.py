@@ -74,7 +74,8 @@ def cmd_encode(args) -> None:
         text = conversion_note(f.channels, f.samplerate, args.model_rate)
         if text:
             note(text)
-        bar.start(f.frames / f.samplerate, f.samplerate, "encode")
+        known = 0 if f.streamed else f.frames  # a pipe's header may not know its length
+        bar.start(known / f.samplerate, f.samplerate, "encode")
 
     try:
         encode_file(args.input, args.output, args.bitrate, args.force, model=engine(args),
@@ -99,17 +100,16 @@ def cmd_decode(args) -> None:
 
 
 def cmd_info(args) -> None:
-    from .api import config_for_file, naming, read_input_bytes
+    from .api import open_bitstream
     from . import bitstream
-    model = engine(args)
-    data = read_input_bytes(args.input)
-    with naming(args.input):  # the geometry of --model's, or of the model the id names
-        config = model.config if model else config_for_file(data)
-        h, _ = bitstream.read_bitstream(data, config.sample_rate, config.hop,  # sizes, CRC too
-                                        expected_model_id=model and model.model_id)
-    kbps = bitstream.true_bitrate_kbps(h, len(data))
+    # the header first, then sizes and CRC read in blocks: memory and time do not depend on
+    # what the input is (the geometry is --model's, or that of the model the id names)
+    with open_bitstream(args.input, engine(args), codes=False, config_only=True) as (_, found):
+        h = found.header
+    size = h.file_size
+    kbps = bitstream.true_bitrate_kbps(h, size)
     if args.json:
-        print(json.dumps(info_fields(h, kbps, len(data)), indent=2))
+        print(json.dumps(info_fields(h, kbps, size), indent=2))
         return
     print(f"format version   {FILE_VERSION}\n"
           f"model id         {h.model_id.hex()} ({h.codec_rate} Hz, {h.hop}-sample frames)\n"
@@ -119,7 +119,7 @@ def cmd_info(args) -> None:
           f"codebooks        {h.num_codebooks} x {h.codebook_bits} bits\n"
           f"frames           {h.num_frames}\n"
           f"nominal bitrate  {h.nominal_kbps:g} kbps\n"
-          f"true bitrate     {kbps:.3f} kbps (file size {len(data)} bytes, header included)")
+          f"true bitrate     {kbps:.3f} kbps (file size {size} bytes, header included)")
 
 
 def cmd_transcode(args) -> None:

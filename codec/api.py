@@ -7,7 +7,9 @@ costs the memory of one block and gives the same codes as encoding it whole.
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
+import os
+import tempfile
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -17,8 +19,9 @@ import numpy as np
 from . import bitstream
 from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatError,
                      check_bitrate, check_bytes, check_model, check_sample_rate)
-from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_signal, in_blocks, open_audio,
-                 read_all, read_blocks, resample_blocks, to_float32, write_wav_blocks)
+from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_not_empty, check_signal,
+                    in_blocks, mono_blocks, open_audio, open_binary, resample_blocks, to_float32,
+                    write_wav_blocks)
 from .engine import Engine, load_engine, shipped_engine
 from .clipping import CheckedFile, ClipCheck
 from .config import CodecConfig
@@ -106,36 +109,92 @@ def read_header(data: bytes, model: Model | None = None) -> bitstream.Header:
 @dataclass(frozen=True)
 class EncodeResult:
     header: bitstream.Header
-    data: bytes
+    size: int  # bytes of the file written
 
     @property
     def kbps(self) -> float:
-        return bitstream.true_bitrate_kbps(self.header, len(self.data))
+        return bitstream.true_bitrate_kbps(self.header, self.size)
 
 
 def encode_blocks(model: Model, blocks: Iterator[np.ndarray], sample_rate: int,
                   num_samples: int, num_codebooks: int, progress: Progress | None = None) -> bytes:
     """Float blocks at the model's rate (any sizes) -> a complete bitstream file's bytes, with
     ``num_codebooks`` codes a frame (``codebooks_for(model, bitrate)``)."""
-    hop, rate = model.hop, model.config.sample_rate
+    target = bitstream.output_samples_for(num_samples, sample_rate, model.config.sample_rate)
+    stream = _encoder(model, num_codebooks)
+    codes = list(code_blocks(stream, exact_length(blocks, target), progress))
+    all_codes = np.concatenate(codes, axis=1) if codes else np.zeros(
+        (stream.num_codebooks, 0), np.int64)
+    return bitstream.write_bitstream(_header(model, stream, sample_rate, num_samples,
+                                             all_codes.shape[1]), all_codes)
+
+
+def _encoder(model: Model, num_codebooks: int) -> EncoderStream:
     stream = EncoderStream(model, num_codebooks)
     stream.prepare(num_codebooks)
-    target = bitstream.output_samples_for(num_samples, sample_rate, rate)
-    codes, carry = [], np.zeros(0, np.float32)
-    for block in exact_length(blocks, target):
+    return stream
+
+
+def _header(model: Model, stream: EncoderStream, sample_rate: int, num_samples: int,
+            frames: int) -> bitstream.Header:
+    return bitstream.Header(model.model_id, sample_rate, num_samples, stream.num_codebooks,
+                            model.config.codebook_bits, frames, model.config.sample_rate,
+                            model.hop)
+
+
+def code_blocks(stream: EncoderStream, blocks: Iterator[np.ndarray],
+                progress: Progress | None = None) -> Iterator[np.ndarray]:
+    """Codes ``[K, frames]`` of float blocks at the model's rate, block by block; the last
+    partial frame zero-padded."""
+    hop, carry = stream.model.hop, np.zeros(0, np.float32)
+    for block in blocks:
         carry = np.concatenate([carry, block]) if len(carry) else block
         whole = len(carry) - len(carry) % hop
-        codes.append(stream.push(np.clip(carry[:whole], -1, 1)))
+        yield stream.push(np.clip(carry[:whole], -1, 1))
         carry = carry[whole:]
         if progress:
             progress(len(block))
     if len(carry):
-        codes.append(stream.push(np.pad(carry, (0, hop - len(carry)))))
-    all_codes = np.concatenate(codes, axis=1) if codes else np.zeros(
-        (stream.num_codebooks, 0), np.int64)
-    header = bitstream.Header(model.model_id, sample_rate, num_samples, stream.num_codebooks,
-                              model.config.codebook_bits, all_codes.shape[1], rate, hop)
-    return bitstream.write_bitstream(header, all_codes)
+        yield stream.push(np.pad(carry, (0, hop - len(carry))))
+
+
+def encode_audio_to(out: BinaryIO, model: Model, f, num_codebooks: int,
+                    progress: Progress | None = None) -> bitstream.Header:
+    """An open audio file, read in blocks, encoded into ``out`` (a seekable binary file) in
+    blocks: memory does not grow with the input, whose length is counted as it is read (a
+    pipe's header may not know it)."""
+    rate = model.config.sample_rate
+    counted = _Counted(mono_blocks(f, BLOCK_SECONDS))
+    blocks = _trimmed(resample_blocks(counted, f.samplerate, rate),
+                      lambda: bitstream.output_samples_for(counted.n, f.samplerate, rate))
+    stream = _encoder(model, num_codebooks)
+    return bitstream.write_bitstream_to(
+        out, code_blocks(stream, blocks, progress),
+        lambda frames: _header(model, stream, f.samplerate, counted.n, frames))
+
+
+class _Counted:
+    """Blocks passed through, their samples counted in ``n``."""
+
+    def __init__(self, blocks: Iterator[np.ndarray]):
+        self.blocks, self.n = blocks, 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for b in self.blocks:
+            self.n += len(b)
+            yield b
+
+
+def _trimmed(blocks: Iterator[np.ndarray], length: Callable[[], int]) -> Iterator[np.ndarray]:
+    """``exact_length`` for a stream whose length is known only at its end: one block is held
+    back, and the total is cut or zero-padded to ``length()``."""
+    done, held = 0, None
+    for b in blocks:
+        if held is not None:
+            yield held
+            done += len(held)
+        held = b
+    yield from exact_length(iter([] if held is None else [held]), length() - done)
 
 
 def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
@@ -149,27 +208,110 @@ def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
         yield np.zeros(n, np.float32)
 
 
-def decode_blocks(model: Model, data: bytes, frames_per_block: int = 250
+def decode_blocks(model: Model, data: "bytes | BitstreamInput", frames_per_block: int = 250
                   ) -> tuple[bitstream.Header, Iterator[np.ndarray]]:
-    """Bitstream bytes -> (header, iterator of float32 blocks in [-1, 1] at the model's rate).
+    """Bitstream bytes (or an input from ``open_bitstream``) -> (header, iterator of float32
+    blocks in [-1, 1] at the model's rate).
 
     The whole file is verified (magic, version, model id, sizes, CRC) before any audio comes
-    out, so a bad file yields ``FormatError`` and never partial audio.
+    out, so a bad file yields ``FormatError`` and never partial audio. An input from
+    ``open_bitstream`` was verified as it was opened; its codes are read a block at a time.
     """
-    header, codes = bitstream.read_bitstream(data, model.config.sample_rate, model.hop,
-                                             expected_model_id=model.model_id)
+    if isinstance(data, BitstreamInput):
+        header, codes = data.header, data.codes
+    else:
+        header, all_codes = bitstream.read_bitstream(data, model.config.sample_rate, model.hop,
+                                                     expected_model_id=model.model_id)
+        codes = lambda start, n: all_codes[:, start: start + n]  # noqa: E731
     stream = DecoderStream(model)
     stream.prepare()  # sessions now: before the caller opens its output
 
     def blocks() -> Iterator[np.ndarray]:
         left = header.output_samples
         for start in range(0, header.num_frames, frames_per_block):
-            wav = stream.push(codes[:, start: start + frames_per_block])[:left]
+            n = min(frames_per_block, header.num_frames - start)
+            wav = stream.push(codes(start, n))[:left]
             left -= len(wav)
             yield np.clip(wav, -1.0, 1.0)
         if left > 0:  # a kind with a synthesis delay: the overlap-add tail completes the file
             yield np.clip(stream.finish()[:left], -1.0, 1.0)
     return header, blocks()
+
+
+@dataclass(frozen=True)
+class BitstreamInput:
+    """A ``.cdc`` input verified by ``open_bitstream`` (header, size, CRC, model): its codes
+    are read from ``file`` (seekable; the file starts at ``offset``) a block at a time."""
+    header: bitstream.Header
+    file: BinaryIO | None
+    offset: int = 0
+
+    def codes(self, start: int, count: int) -> np.ndarray:
+        return bitstream.read_codes(self.file, self.header, start, count, self.offset)
+
+    def read(self) -> bytes:
+        """The whole file's bytes."""
+        self.file.seek(self.offset)
+        return bitstream.read_up_to(self.file, self.header.file_size)
+
+
+@contextmanager
+def open_bitstream(src, model: Model | None = None, codes: bool = True, config_only: bool = False
+                   ) -> Iterator[tuple[Model | CodecConfig, BitstreamInput]]:
+    """``(model, input)`` of a ``.cdc`` file (``-``: stdin), verified before anything else is
+    done with it, in bounded memory whatever the input: the header is read first (a file that
+    is not a bitstream is refused from its first bytes), a regular file's size is checked
+    against it before the rest is read, and the rest is read in blocks for the CRC (a pipe's
+    kept in a temporary file when ``codes`` are wanted, and refused once past the size its
+    header gives). Without ``model``, the model the file names (its config with
+    ``config_only``). ``FormatError``s name the input."""
+    model = check_model(model, optional=True)
+    with ExitStack() as stack:
+        f, regular = open_binary(src, FormatError)
+        if src != "-":
+            stack.callback(f.close)
+        offset = f.tell() if regular else 0
+        head = bitstream.read_up_to(f, bitstream.HEADER_SIZE)
+        check_not_empty(bool(head), src, FormatError)
+        with naming(src):
+            found, verified = _verified(head, f, offset, regular, model, codes, config_only,
+                                        stack)
+        yield found, verified
+
+
+def _verified(head: bytes, f, offset: int, regular: bool, model, codes: bool,
+              config_only: bool, stack: ExitStack):
+    """``(model or config, BitstreamInput)`` of an open ``.cdc`` input whose first bytes,
+    ``head``, were read: see ``open_bitstream``."""
+    head = bitstream.read_head(head)
+    found = model or _by_head(head, f, regular, config_for_id if config_only else model_for_id)
+    config = found if isinstance(found, CodecConfig) else found.config
+    header = bitstream.read_header(head, config.sample_rate, config.hop)
+    if regular:
+        bitstream.check_size(os.fstat(f.fileno()).st_size - offset, header.file_size)
+    sink = None
+    if codes and not regular:  # a pipe: kept on disk, not in memory
+        sink = stack.enter_context(tempfile.TemporaryFile())
+        sink.write(head)
+    bitstream.verify_rest(f, head, header.file_size, sink)
+    if model is not None and header.model_id != model.model_id:
+        raise FormatError(f"encoded by another model (id {header.model_id.hex()}, "
+                          f"this model is {model.model_id.hex()})")
+    kept = sink or (f if codes else None)
+    return found, BitstreamInput(header, kept, 0 if sink else offset)
+
+
+def _by_head(head: bytes, f, regular: bool, lookup: Callable):
+    """``lookup(model id)`` of a header; an unknown id in a damaged file (a flipped bit in the
+    id) reports the damage, not the id (as ``_by_file_id``)."""
+    try:
+        return lookup(bitstream.read_model_id(head))
+    except FormatError:
+        expected = bitstream.integrity_size(head)
+        if regular:
+            bitstream.check_size(os.fstat(f.fileno()).st_size - f.tell() + len(head), expected)
+        bitstream.verify_rest(f, head, expected)
+        raise
 
 
 def _mono(wav: np.ndarray) -> np.ndarray:
@@ -262,7 +404,8 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
 
     The bitrate and the output are checked before the input is read (see ``io.Output``).
     ``on_open(info)`` is called once the input is open (the CLI uses it for notes and a
-    progress bar); ``progress(n)`` after each block.
+    progress bar); ``progress(n)`` after each block. Pipes are read as they come, in blocks:
+    memory does not depend on the input's length or on where it comes from.
     """
     model = runtime_model(model)
     k = codebooks_for(model, bitrate)
@@ -272,12 +415,10 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
     with open_audio(src) as f:
         if on_open:
             on_open(f)
-        blocks = read_blocks(CheckedFile(f, check), model.config.sample_rate, BLOCK_SECONDS)
-        data = encode_blocks(model, blocks, f.samplerate, f.frames, k, progress)
+        with output.open() as out:
+            header = encode_audio_to(out, model, CheckedFile(f, check), k, progress)
     check.warn(_shown(src), stacklevel=2)
-    with output.open() as out:
-        out.write(data)
-    return EncodeResult(read_header(data, model), data)
+    return EncodeResult(header, header.file_size)
 
 
 def check_bitstream_name(dst) -> None:
@@ -292,9 +433,10 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".
                     ".aiff", ".au", ".w64", ".caf")
 
 
-def read_input_bytes(src: str | Path | BinaryIO) -> bytes:
-    """All of a bitstream file (``-`` = stdin); missing, empty or directory inputs refused."""
-    return read_all(src, FormatError)
+def read_input_bytes(src: str | Path, model: Model | None = None) -> bytes:
+    """All of a verified bitstream file (``-`` = stdin): see ``open_bitstream``."""
+    with open_bitstream(src, model, config_only=True) as (_, found):
+        return found.read()
 
 
 def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
@@ -311,18 +453,17 @@ def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
     rate = _check_rate(rate)
     output = Output(dst, force, inputs=[src])
     fmt = audio_format_for(dst)
-    data = read_input_bytes(src)
-    with naming(src):
-        model = model or model_for_file(data)
-        header, blocks = decode_blocks(model, data)
-    out_rate = _output_rate(rate, header, _shown(src))
-    if on_open:
-        on_open(header)
-    blocks = _at_rate(blocks, header, out_rate)
-    if progress:
-        blocks = _tap(blocks, progress)
-    with output.open() as f:
-        write_wav_blocks(f, blocks, out_rate, fmt)
+    with open_bitstream(src, model) as (model, found):
+        with naming(src):
+            header, blocks = decode_blocks(model, found)
+        out_rate = _output_rate(rate, header, _shown(src))
+        if on_open:
+            on_open(header)
+        blocks = _at_rate(blocks, header, out_rate)
+        if progress:
+            blocks = _tap(blocks, progress)
+        with output.open() as f:
+            write_wav_blocks(f, blocks, out_rate, fmt)
     return header
 
 
@@ -360,7 +501,7 @@ def transcode_file(src: str | Path, dst: str | Path, bitrate: float, force: bool
     """``transcode`` from file to file (``-``: stdin, stdout), written atomically."""
     output = Output(dst, force, inputs=[src])
     check_bitstream_name(dst)
-    data = read_input_bytes(src)
+    data = read_input_bytes(src, model)
     with naming(src):
         data = transcode(data, bitrate, model)
     with output.open() as f:

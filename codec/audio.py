@@ -102,35 +102,120 @@ def check_input_path(path, error: type = AudioInputError) -> os.stat_result:
     return st
 
 
-def read_all(source, error: type = AudioInputError) -> bytes:
-    """All of ``-`` (stdin) or a file, refusing an empty one."""
+class PipeView:
+    """A stream that cannot seek (a pipe, a FIFO, a device) as soundfile's file object.
+
+    libsndfile's parsers seek: a little forward is read and thrown away, back is served from
+    the last ``keep`` bytes kept (a header's look-back), and a read far ahead (a WAV parser
+    looking past the audio for more chunks) finds the end; memory stays ``keep`` plus one read,
+    for any length. The end is far away (libsndfile must not trust it), except for Ogg, whose reader
+    would seek there for the length: it is told 0, which its stream mode accepts. Errors in the
+    callbacks are kept in ``error`` (a short read to libsndfile), never raised through C.
+    """
+
+    FAR = 1 << 62
+
+    def __init__(self, raw: BinaryIO, keep: int = 1 << 20):
+        self.raw, self.keep = raw, keep
+        self.buf, self.base, self.pos = bytearray(), 0, 0  # buf: bytes [base, base + len)
+        self.eof, self.error = False, None
+        self._fill(4)
+        self.end = 0 if self.buf.startswith(b"OggS") else self.FAR
+
+    @property
+    def empty(self) -> bool:
+        return self.eof and not self.buf and not self.base
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        start = (0, self.pos, self.end)[whence]
+        self.pos = max(0, start + offset)
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.base <= self.pos <= self.base + len(self.buf) + self.keep:
+            return b""  # further back than kept, or a probe far ahead (for chunks after the
+            #             audio): a short read, as at the end, rather than reading it all
+        stop = self.FAR if n is None or n < 0 else self.pos + n
+        self._fill(stop)
+        i = self.pos - self.base
+        out = bytes(self.buf[i: i + stop - self.pos])
+        self.pos += len(out)
+        return out
+
+    def _fill(self, stop: int) -> None:
+        while not self.eof and self.base + len(self.buf) < stop:
+            try:
+                data = self.raw.read(min(1 << 16, stop - self.base - len(self.buf)))
+            except OSError as e:
+                self.error, data = e, b""
+            if not data:
+                self.eof = True
+            self.buf += data
+            drop = min(len(self.buf) - self.keep, self.pos - self.base)
+            if drop > 1 << 16:  # forget what lies behind the window
+                del self.buf[:drop]
+                self.base += drop
+
+
+def check_not_empty(found: bool, source, error: type = AudioInputError) -> None:
+    """Refuse a stream (stdin, a FIFO) that ended before its first byte."""
+    if not found:
+        raise error("stdin is empty: pipe a file into it, or name a file" if source == "-"
+                    else f"cannot read {source}: it is empty")
+
+
+def open_binary(source, error: type = AudioInputError) -> tuple[BinaryIO, bool]:
+    """``(file, regular)``: ``-`` (stdin) or a path, opened for binary reading (the caller
+    closes a path's file); ``regular`` when it can seek (a regular file)."""
     if source == "-":
-        data = sys.stdin.buffer.read()
-        if not data:
-            raise error("stdin is empty: pipe a file into it, or name a file")
-        return data
-    check_input_path(source, error)
+        f = sys.stdin.buffer
+    else:
+        check_input_path(source, error)
+        try:
+            f = open(source, "rb")
+        except OSError as e:
+            raise error(f"cannot open {source}: {e.strerror or e}") from None
     try:
-        data = Path(source).read_bytes()
-    except OSError as e:
-        raise error(f"cannot read {source}: {e.strerror or e}") from None
-    if not data:
-        raise error(f"cannot read {source}: it is empty")
-    return data
+        regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        regular = f.seekable()
+    return f, regular
 
 
 def open_audio(source: str | Path | BinaryIO) -> sf.SoundFile:
-    """Open any file soundfile reads; ``-`` (stdin), pipes and devices are read whole first
-    (they cannot seek). The sample rate must be 1,000 to 384,000 Hz."""
+    """Open any file soundfile reads, by its header. ``-`` (stdin), pipes, FIFOs and devices are
+    read in blocks as they come (``PipeView``): ``f.frames`` is then only what the header
+    claims, and ``f.streamed`` is True. The sample rate must be 1,000 to 384,000 Hz."""
     name = "stdin" if source == "-" else str(source)
-    if source != "-" and not isinstance(source, io.IOBase):
-        st = check_input_path(source)
-        if not stat.S_ISREG(st.st_mode):  # a FIFO, e.g. <(...) process substitution
-            source = io.BytesIO(read_all(source))
-    elif source == "-":
-        source = io.BytesIO(read_all("-"))
+    if isinstance(source, io.IOBase):
+        handle, regular = source, source.seekable()
+    elif source != "-" and stat.S_ISREG(check_input_path(source).st_mode):
+        handle, regular = source, True
+    else:
+        handle, regular = open_binary(source)
+    owned = handle if handle is not source and source != "-" else None
     try:
-        f = sf.SoundFile(source)
+        if not regular:
+            handle = PipeView(handle)
+            check_not_empty(not handle.empty, source)
+        f = _sound_file(handle, name)
+    except BaseException:
+        if owned:
+            owned.close()
+        raise
+    f.streamed = not regular
+    if owned:
+        _close_with(f, owned)
+    return f
+
+
+def _sound_file(handle, name: str) -> sf.SoundFile:
+    try:
+        with raise_dropped():
+            f = sf.SoundFile(handle)
     except sf.LibsndfileError as e:
         hint = " (raw PCM has no header: wrap it in WAV first)" if name == "stdin" else ""
         raise AudioInputError(f"cannot read audio from {name}: {_reason(e)}{hint}") from None
@@ -142,6 +227,17 @@ def open_audio(source: str | Path | BinaryIO) -> sf.SoundFile:
         f.close()
         raise
     return f
+
+
+def _close_with(f: sf.SoundFile, handle) -> None:
+    close = f.close
+
+    def both() -> None:
+        try:
+            close()
+        finally:
+            handle.close()
+    f.close = both
 
 
 def _reason(e: sf.LibsndfileError) -> str:
@@ -165,8 +261,12 @@ def list_audio_files(source: str | Path, recursive: bool = True) -> list[Path]:
 def read_blocks(f: sf.SoundFile, sample_rate: int,
                 block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
     """Mono float32 blocks at ``sample_rate`` from an open file, downmixed and resampled."""
-    return resample_blocks(_mono_blocks(f, max(1, int(block_seconds * f.samplerate))),
-                           f.samplerate, sample_rate)
+    return resample_blocks(mono_blocks(f, block_seconds), f.samplerate, sample_rate)
+
+
+def mono_blocks(f: sf.SoundFile, block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
+    """Mono float32 blocks at the file's own rate, downmixed."""
+    return _mono_blocks(f, max(1, int(block_seconds * f.samplerate)))
 
 
 def conversion_note(channels: int, rate: int, target: int) -> str | None:

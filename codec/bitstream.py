@@ -139,13 +139,46 @@ def write_bitstream(header: Header, codes: np.ndarray) -> bytes:
             f"codes shape {codes.shape} does not match header "
             f"({header.num_codebooks}, {header.num_frames})"
         )
-    body = (
-        _PREFIX.pack(MAGIC, FILE_VERSION, HEADER_LENGTH)
-        + _FIELDS.pack(header.model_id, header.sample_rate, header.num_samples,
-                       header.num_codebooks, header.codebook_bits, header.num_frames)
-        + pack_codes(codes, header.codebook_bits)
-    )
+    body = _header_bytes(header) + pack_codes(codes, header.codebook_bits)
     return body + struct.pack("<I", zlib.crc32(body))
+
+
+def _header_bytes(header: Header) -> bytes:
+    return (_PREFIX.pack(MAGIC, FILE_VERSION, HEADER_LENGTH)
+            + _FIELDS.pack(header.model_id, header.sample_rate, header.num_samples,
+                           header.num_codebooks, header.codebook_bits, header.num_frames))
+
+
+def write_bitstream_to(f, code_blocks, header_for) -> Header:
+    """Write a file into ``f`` (a seekable binary file) from blocks of codes ``[K, n]`` as they
+    come, packed 8 frames at a time (whole bytes), for inputs of unknown length; the header,
+    ``header_for(frames)`` once all are written, goes in front, then the CRC at the end."""
+    start = f.tell()
+    f.write(bytes(HEADER_SIZE))
+    frames, held, bits = 0, None, None
+    for codes in code_blocks:
+        held = codes if held is None else np.concatenate([held, codes], axis=1)
+        whole = held.shape[1] - held.shape[1] % 8
+        header = header_for(frames + whole)
+        f.write(pack_codes(held[:, :whole], header.codebook_bits))
+        frames, held = frames + whole, held[:, whole:]
+    header = header_for(frames + (0 if held is None else held.shape[1]))
+    _check_header(header)
+    if held is not None:
+        if held.shape[0] != header.num_codebooks:
+            raise ValueError(f"codes of {held.shape[0]} codebooks for a header of "
+                             f"{header.num_codebooks}")
+        f.write(pack_codes(held, header.codebook_bits))
+    f.seek(start)
+    f.write(_header_bytes(header))
+    f.seek(start)
+    crc = 0
+    while data := f.read(CHUNK):
+        crc = zlib.crc32(data, crc)
+    f.write(struct.pack("<I", crc))
+    if f.tell() - start != header.file_size:
+        raise ValueError(f"wrote {f.tell() - start} bytes for a header of {header.file_size}")
+    return header
 
 
 def _as_bytes(data) -> bytes:
@@ -239,10 +272,7 @@ def read_bitstream(data: bytes, codec_rate: int, hop: int, expected_model_id: by
 
 
 def _check_size_and_crc(data: bytes, expected: int) -> None:
-    if len(data) < expected:
-        raise FormatError(f"truncated bitstream ({len(data)} bytes, header says {expected})")
-    if len(data) > expected:
-        raise FormatError(f"{len(data) - expected} trailing bytes after the bitstream ({expected} bytes)")
+    check_size(len(data), expected)
     (stored_crc,) = struct.unpack_from("<I", data, expected - TRAILER_SIZE)
     if zlib.crc32(data[: expected - TRAILER_SIZE]) != stored_crc:
         raise FormatError("CRC mismatch: the bitstream is corrupted")
@@ -254,8 +284,87 @@ def check_integrity(data: bytes) -> None:
     For telling a damaged file from one whose model id names a model the codec does not hold.
     """
     data = _as_bytes(data)
-    _check_prefix(data)
-    *_, k, bits, frames = _FIELDS.unpack_from(data, _PREFIX.size)
+    _check_size_and_crc(data, integrity_size(data))
+
+
+def integrity_size(head: bytes) -> int:
+    """The file size that a header's code counts give, without the model (``FormatError``)."""
+    _check_prefix(head)
+    *_, k, bits, frames = _FIELDS.unpack_from(head, _PREFIX.size)
     if not (0 < k <= MAX_CODEBOOKS and MIN_BITS <= bits <= MAX_BITS):
         raise FormatError(f"invalid codes in the header ({k} codebooks of {bits} bits)")
-    _check_size_and_crc(data, HEADER_SIZE + packed_size(k * frames, bits) + TRAILER_SIZE)
+    return HEADER_SIZE + packed_size(k * frames, bits) + TRAILER_SIZE
+
+
+# -- files read as streams: the header first, then the rest in blocks ---------------------------
+CHUNK = 1 << 20  # bytes read at a time
+TRAILING_SHOWN = 1 << 20  # trailing bytes counted on a stream before saying "more than"
+
+
+def read_head(head: bytes) -> bytes:
+    """The first :data:`HEADER_SIZE` bytes of a file (fewer at its end), prefix-checked: a file
+    that is not a bitstream is refused from its first bytes, whatever its length."""
+    _check_prefix(head)
+    return head
+
+
+def read_up_to(f, n: int) -> bytes:
+    """``n`` bytes from ``f``, fewer only at its end (pipes return short reads)."""
+    parts, left = [], n
+    while left > 0:
+        data = f.read(min(left, CHUNK))
+        if not data:
+            break
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
+
+
+def check_size(size: int, expected: int) -> None:
+    """A file of ``size`` bytes where the header says ``expected`` (``FormatError``)."""
+    if size < expected:
+        raise FormatError(f"truncated bitstream ({size} bytes, header says {expected})")
+    if size > expected:
+        raise FormatError(f"{size - expected} trailing bytes after the bitstream ({expected} bytes)")
+
+
+def verify_rest(f, head: bytes, expected: int, sink=None) -> None:
+    """Read the rest of a file after ``head`` in blocks: exactly ``expected`` bytes in all and
+    a matching CRC (``FormatError``), holding one block at a time; ``sink`` (a file object)
+    gets the bytes read. A stream longer than ``expected`` is refused once past it."""
+    crc, done = zlib.crc32(head), len(head)
+    body = expected - TRAILER_SIZE
+    while done < body:
+        data = f.read(min(CHUNK, body - done))
+        if not data:
+            check_size(done, expected)
+        crc, done = zlib.crc32(data, crc), done + len(data)
+        if sink:
+            sink.write(data)
+    stored = read_up_to(f, TRAILER_SIZE)
+    if sink:
+        sink.write(stored)
+    check_size(done + len(stored), expected)
+    _check_trailing(f, expected)
+    if struct.unpack("<I", stored)[0] != crc:
+        raise FormatError("CRC mismatch: the bitstream is corrupted")
+
+
+def _check_trailing(f, expected: int) -> None:
+    extra = len(read_up_to(f, TRAILING_SHOWN + 1))
+    if extra > TRAILING_SHOWN:
+        raise FormatError(f"more than {TRAILING_SHOWN} trailing bytes after the bitstream "
+                          f"({expected} bytes)")
+    if extra:
+        check_size(expected + extra, expected)
+
+
+def read_codes(f, header: Header, start: int, count: int, offset: int = 0) -> np.ndarray:
+    """Frames ``start`` to ``start + count`` of a verified file's codes, read from ``f`` (a
+    seekable file holding the file from ``offset``): ``[num_codebooks, count]`` int64."""
+    k, bits = header.num_codebooks, header.codebook_bits
+    first = start - start % 8  # frames that begin on a byte: 8 frames take whole bytes
+    stop = min(header.num_frames, -(-(start + count) // 8) * 8)
+    f.seek(offset + HEADER_SIZE + first * k * bits // 8)
+    data = read_up_to(f, packed_size((stop - first) * k, bits))
+    return unpack_codes(data, k, stop - first, bits)[:, start - first: start - first + count]

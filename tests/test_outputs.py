@@ -174,12 +174,15 @@ def test_receive_refuses_a_bad_output_before_listening(files, capsys):
 
 
 def test_interrupted_encode_and_decode_remove_partial_output(files, capsys, monkeypatch):
-    def interrupt(*args, **kwargs):
+    real = api.code_blocks
+
+    def interrupt(*args, **kwargs):  # after the first block is written into the output
+        yield next(real(*args, **kwargs))
         raise KeyboardInterrupt
     with monkeypatch.context() as m:
-        m.setattr(api, "encode_blocks", interrupt)
+        m.setattr(api, "code_blocks", interrupt)
         rc, err = run(["encode", "m.wav", "x.cdc"], capsys)
-    assert rc == 130 and "interrupted" in err
+    assert rc == 130 and "interrupted" in err and sorted(os.listdir()) == ["m.cdc", "m.wav"]
 
     def partial(f, blocks, rate, *fmt):
         f.write(b"RIFF partial")
