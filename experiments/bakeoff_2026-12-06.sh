@@ -32,4 +32,5 @@ case "$ARM" in
     weight) EXTRA=("${FAST[@]}" --cspec-erb-flat-hz 1000) ;;
     *) echo "unknown arm $ARM" >&2; exit 2 ;;
 esac
-exec .venv/bin/python scripts/train.py --run-dir "$RUNS/$ARM" "${COMMON[@]}" "${EXTRA[@]}"
+# --recipe none (from 24ec150 on): every setting as it was run; drop it in an older snapshot
+exec .venv/bin/python scripts/train.py --run-dir "$RUNS/$ARM" --recipe none "${COMMON[@]}" "${EXTRA[@]}"
