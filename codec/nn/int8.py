@@ -4,7 +4,8 @@ One frame at a time, a float32 layer's cost is reading its weights: a 256 x 512 
 read once per 20 ms frame. ONNX Runtime's ``MatMulNBits`` (``com.microsoft``) with 8-bit
 weights and ``accuracy_level`` 4 reads a quarter of that and multiplies in integers, about three
 times faster per layer here (``docs/training-record/2026-12-01.md``, fourth session). Its
-arithmetic, which torch reproduces in ``int8_linear`` (to about 1e-6 relative, the order of the float sums):
+arithmetic, which torch reproduces in ``int8_linear`` (to about 1e-6 relative, the order of the
+float sums):
 
 * the weight ``[N, K]`` is cut into blocks of ``BLOCK`` inputs (the last one zero-padded); each
   block keeps one float scale, ``max |w| / 127``, and its values rounded to integers;
