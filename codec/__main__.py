@@ -79,7 +79,7 @@ def cmd_encode(args) -> None:
 
     try:
         encode_file(args.input, args.output, args.bitrate, args.force, model=engine(args),
-                    on_open=on_open, progress=bar.update)
+                    on_open=on_open, progress=bar.update, raw=raw_pcm(args))
     finally:
         bar.close()
 
@@ -226,6 +226,7 @@ def build_parser(model: str | None = None) -> argparse.ArgumentParser:
     e.add_argument("output", help="bitstream file (.cdc), or - for stdout")
     e.add_argument("--bitrate", type=bitrate_type(rates), default=default, help=bitrate_help)
     e.add_argument("--force", action="store_true", help="replace an existing output file")
+    add_raw_options(e)
     e.set_defaults(func=cmd_encode)
 
     d = sub.add_parser("decode", help="bitstream file -> 16-bit audio (WAV, FLAC or OGG)",
@@ -265,8 +266,46 @@ def build_parser(model: str | None = None) -> argparse.ArgumentParser:
     else:
         net_cli.add_commands(sub, argparse.Namespace(
             bitrate=bitrate_type(rates), default_bitrate=default, bitrate_help=bitrate_help,
-            rate=rate_type(), number=number_type, sample_rate=config.sample_rate))
+            rate=rate_type(), number=number_type, sample_rate=config.sample_rate,
+            raw_options=add_raw_options))
     return p
+
+
+def add_raw_options(p: argparse.ArgumentParser) -> None:
+    """``--raw FORMAT --rate N [--channels C]``: headerless samples (``encode``, ``send``); an
+    input is otherwise read by its header, stdin too."""
+    from .audio import RAW_FORMATS
+    g = p.add_argument_group("raw PCM (an input without a header, e.g. arecord -t raw)")
+    g.add_argument("--raw", choices=list(RAW_FORMATS), metavar="FORMAT", help="read the input "
+                   f"as headerless samples: {', '.join(RAW_FORMATS)} (s16le: signed 16-bit "
+                   "little-endian); needs --rate. Without it the input is read by its header "
+                   "(WAV, FLAC, Ogg...), stdin too")
+    g.add_argument("--rate", type=rate_type(), help="the raw samples' rate in Hz")
+    g.add_argument("--channels", type=channels_type, help="the raw samples' channels, 1 to 64 "
+                   "(default 1)")
+
+
+def channels_type(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"takes a whole number from 1 to 64, not {text!r}")
+    return int(text)
+
+
+def check_raw_options(parser: argparse.ArgumentParser, args) -> None:
+    """``--raw`` names the rate; ``--rate`` and ``--channels`` need ``--raw`` (usage errors)."""
+    if not hasattr(args, "raw"):
+        return
+    if args.raw and args.rate is None:
+        parser.error("--raw needs --rate N: the raw samples' rate (they have no header)")
+    if not args.raw and (args.rate is not None or args.channels is not None):
+        parser.error("--rate and --channels describe raw PCM: add --raw FORMAT (e.g. --raw "
+                     "s16le); an input with a header (WAV, FLAC, Ogg) names its own")
+
+
+def raw_pcm(args):
+    """The ``RawPCM`` that ``--raw``, ``--rate`` and ``--channels`` describe, or None."""
+    from .audio import RawPCM
+    return RawPCM(args.raw, args.rate, args.channels or 1) if args.raw else None
 
 
 QUIET_HELP = "no notes, progress or summaries on stderr (warnings and errors still)"
@@ -326,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codec: error: --model: {error_line(e)}", file=sys.stderr)
         return 1
     args = parser.parse_args(argv)
+    check_raw_options(parser, args)
     _quiet = args.quiet
     try:
         with handled():  # SIGTERM: SystemExit(143), unwinding like Ctrl-C (signals.py)

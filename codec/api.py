@@ -19,7 +19,7 @@ import numpy as np
 from . import bitstream
 from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatError,
                      check_bitrate, check_bytes, check_model, check_sample_rate)
-from .audio import (BLOCK_SECONDS, Output, audio_format_for, check_not_empty, check_signal,
+from .audio import (BLOCK_SECONDS, Output, RawPCM, audio_format_for, check_not_empty, check_signal,
                     in_blocks, mono_blocks, open_audio, open_binary, resample_blocks, to_float32,
                     write_wav_blocks)
 from .engine import Engine, load_engine, shipped_engine
@@ -399,8 +399,9 @@ def _at_rate(blocks: Iterator[np.ndarray], header: bitstream.Header, out_rate: i
 
 def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: bool = False,
                 model: Model | None = None, on_open: Callable | None = None,
-                progress: Progress | None = None) -> EncodeResult:
-    """Encode any audio file soundfile reads (``-`` = stdin) into a bitstream file (``-`` = stdout).
+                progress: Progress | None = None, raw: RawPCM | None = None) -> EncodeResult:
+    """Encode any audio file soundfile reads (``-`` = stdin), or headerless samples that
+    ``raw`` describes, into a bitstream file (``-`` = stdout).
 
     The bitrate and the output are checked before the input is read (see ``io.Output``).
     ``on_open(info)`` is called once the input is open (the CLI uses it for notes and a
@@ -412,7 +413,7 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
     output = Output(dst, force, inputs=[src])
     check_bitstream_name(dst)
     check = ClipCheck()
-    with open_audio(src) as f:
+    with open_audio(src, raw) as f:
         if on_open:
             on_open(f)
         with output.open() as out:

@@ -21,6 +21,7 @@ import stat
 import sys
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -28,7 +29,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import ArgumentError, AudioInputError, check_sample_rate
+from .errors import (ArgumentError, AudioInputError, check_choice, check_int,
+                     check_sample_rate)
 from .signals import raise_dropped
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")  # what the scripts and training look for
@@ -185,11 +187,34 @@ def open_binary(source, error: type = AudioInputError) -> tuple[BinaryIO, bool]:
     return f, regular
 
 
-def open_audio(source: str | Path | BinaryIO) -> sf.SoundFile:
-    """Open any file soundfile reads, by its header. ``-`` (stdin), pipes, FIFOs and devices are
-    read in blocks as they come (``PipeView``): ``f.frames`` is then only what the header
-    claims, and ``f.streamed`` is True. The sample rate must be 1,000 to 384,000 Hz."""
-    name = "stdin" if source == "-" else str(source)
+@dataclass(frozen=True)
+class RawPCM:
+    """Samples without a header, as ``--raw FORMAT --rate N [--channels C]`` names them:
+    ``format`` one of ``RAW_FORMATS`` (``s16le``: signed 16-bit little-endian)."""
+    format: str
+    rate: int
+    channels: int = 1
+
+    def __post_init__(self):
+        check_choice(self.format, RAW_FORMATS, "the raw format")
+        check_sample_rate(self.rate, "the raw PCM's rate")
+        check_int(self.channels, "the raw PCM's channels", 1, MAX_CHANNELS)
+
+
+RAW_FORMATS = {"s16le": ("PCM_16", "LITTLE"), "s16be": ("PCM_16", "BIG"),
+               "s24le": ("PCM_24", "LITTLE"), "s32le": ("PCM_32", "LITTLE"),
+               "f32le": ("FLOAT", "LITTLE"), "f64le": ("DOUBLE", "LITTLE"),
+               "s8": ("PCM_S8", "FILE"), "u8": ("PCM_U8", "FILE")}
+
+
+def open_audio(source: str | Path | BinaryIO, raw: RawPCM | None = None) -> sf.SoundFile:
+    """Open audio: any file soundfile reads, by its header, or headerless samples described by
+    ``raw``. The one way every command reads its input, ``-`` (stdin) included: stdin, pipes,
+    FIFOs and devices are read in blocks as they come (``PipeView``): ``f.frames`` is then only
+    what the header claims, and ``f.streamed`` is True. The sample rate must be 1,000 to
+    384,000 Hz."""
+    name = "stdin" if source == "-" else "the stream" if isinstance(source, io.IOBase) \
+        else str(source)
     if isinstance(source, io.IOBase):
         handle, regular = source, source.seekable()
     elif source != "-" and stat.S_ISREG(check_input_path(source).st_mode):
@@ -201,7 +226,7 @@ def open_audio(source: str | Path | BinaryIO) -> sf.SoundFile:
         if not regular:
             handle = PipeView(handle)
             check_not_empty(not handle.empty, source)
-        f = _sound_file(handle, name)
+        f = _sound_file(handle, name, raw)
     except BaseException:
         if owned:
             owned.close()
@@ -212,12 +237,14 @@ def open_audio(source: str | Path | BinaryIO) -> sf.SoundFile:
     return f
 
 
-def _sound_file(handle, name: str) -> sf.SoundFile:
+def _sound_file(handle, name: str, raw: RawPCM | None = None) -> sf.SoundFile:
     try:
         with raise_dropped():
-            f = sf.SoundFile(handle)
+            f = sf.SoundFile(handle) if raw is None else sf.SoundFile(
+                handle, "r", raw.rate, raw.channels, *RAW_FORMATS[raw.format], format="RAW")
     except sf.LibsndfileError as e:
-        hint = " (raw PCM has no header: wrap it in WAV first)" if name == "stdin" else ""
+        hint = (" (raw PCM has no header: name its format and rate, e.g. --raw s16le --rate "
+                "16000)") if name == "stdin" and raw is None else ""
         raise AudioInputError(f"cannot read audio from {name}: {_reason(e)}{hint}") from None
     except (OSError, RuntimeError, TypeError) as e:
         raise AudioInputError(f"cannot read audio from {name}: {e}") from None

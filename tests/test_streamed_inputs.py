@@ -6,6 +6,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -137,3 +138,50 @@ def test_ten_minutes_from_a_pipe_need_the_memory_of_the_file(tmp_path):
     file_kib, pipe_kib = int(by_path.stdout.split()[-1]), int(out.split()[-1])
     assert (tmp_path / "p.cdc").read_bytes() == (tmp_path / "f.cdc").read_bytes()
     assert pipe_kib <= 1.2 * file_kib, f"pipe {pipe_kib} KiB, file {file_kib} KiB"
+
+
+def _sent_through(args, data: bytes | None, tmp_path, name: str):
+    """What a receiver (in this process, the shipped model) writes while ``codec send ARGS``
+    runs, with ``data`` on its stdin (a pipe): ``(exit status, stderr, samples)``."""
+    from codec.net.receiver import Receiver
+    rx = Receiver(None, ("127.0.0.1", 0), wait=60, idle_timeout=1)
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(stats=rx.run(tmp_path / name)))
+    thread.start()
+    host, port = rx.address
+    rc, _, err = _through_pipe(["send", *args, "--to", f"{host}:{port}", "--no-pace"],
+                               data or b"")
+    thread.join(60)
+    return rc, err, sf.read(tmp_path / name, dtype="int16")[0]
+
+
+def test_send_and_encode_read_stdin_by_its_header(tmp_path, capsys):
+    """`cat m.wav | codec send -` sends what `codec send m.wav` sends (it took the WAV for raw
+    PCM: a click from its header, a stereo 44.1 kHz file as noise); raw PCM only with --raw and
+    its rate, read the same way by encode and send."""
+    x = np.stack([speech_like(1.0, 44100), speech_like(1.0, 44100, seed=1)], axis=1)
+    wav = tmp_path / "m.wav"
+    sf.write(wav, x, 44100, "PCM_16")
+    rc, err, by_path = _sent_through([wav], None, tmp_path, "a.wav")
+    assert rc == 0, err
+    rc, err, piped = _sent_through(["-"], wav.read_bytes(), tmp_path, "b.wav")
+    assert rc == 0 and "resampling 44100 Hz" in err, err
+    assert len(piped) == 16000 and np.array_equal(piped, by_path)
+
+    pcm = sf.read(wav, dtype="int16")[0].astype("<i2").tobytes()  # the WAV's own samples
+    rc, err, raw = _sent_through(["-", "--raw", "s16le", "--rate", "44100", "--channels", "2"],
+                                 pcm, tmp_path, "c.wav")
+    assert rc == 0 and np.array_equal(raw, by_path), err
+    rc, _, err = _through_pipe(["encode", "-", tmp_path / "r.cdc", "--raw", "s16le", "--rate",
+                                "44100", "--channels", "2"], pcm)
+    assert rc == 0, err
+    assert run(["encode", wav, tmp_path / "w.cdc"], capsys)[0] == 0
+    assert (tmp_path / "r.cdc").read_bytes() == (tmp_path / "w.cdc").read_bytes()
+
+    rc, _, err = _through_pipe(["send", "-", "--to", "127.0.0.1:9"], pcm)  # no header, no --raw
+    assert rc == 1 and "--raw s16le --rate" in err and len(err.splitlines()) == 1, err
+    for args, said in ((["--raw", "s16le"], "--raw needs --rate"),
+                       (["--rate", "16000"], "add --raw FORMAT")):
+        for command in (["encode", "-", tmp_path / "z.cdc"], ["send", "-", "--to", "h:1"]):
+            rc, _, err = _through_pipe([*command, *args], b"")
+            assert rc == 2 and said in err, err

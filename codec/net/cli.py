@@ -40,23 +40,20 @@ def _notes_from(args) -> None:
 
 
 def cmd_send(args) -> None:
+    from ..__main__ import raw_pcm
     from ..audio import conversion_note
-    from .sender import send_file, send_pcm
+    from .sender import send_file
     _notes_from(args)
     model = _engine(args)
     rate = model.config.sample_rate
     options = dict(bitrate=args.bitrate, loss=args.loss, seed=args.seed, pace=not args.no_pace)
-    if args.input == "-":
-        text = conversion_note(args.channels, args.rate, rate)
+
+    def on_open(f) -> None:
+        text = conversion_note(f.channels, f.samplerate, rate)
         if text and not _quiet:
             print(text, file=sys.stderr)
-        stats = send_pcm(model, sys.stdin.buffer, args.to, args.rate, args.channels, **options)
-    else:
-        def on_open(f) -> None:
-            text = conversion_note(f.channels, f.samplerate, rate)
-            if text and not _quiet:
-                print(text, file=sys.stderr)
-        stats = send_file(model, args.input, args.to, on_open=on_open, **options)
+    # read as codec encode reads it: by its header, stdin too; raw samples only with --raw
+    stats = send_file(model, args.input, args.to, on_open=on_open, raw=raw_pcm(args), **options)
     host, port = args.to
     ip = "IPv6" if stats.ip_header == 48 else "IPv4"
     _note(f"sent stream {stats.stream_id:08x} to {host}:{port}: {stats.frames} frames "
@@ -178,20 +175,16 @@ def _address(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _channels(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        raise argparse.ArgumentTypeError(f"takes a whole number from 1 to 64, not {text!r}")
-    return int(text)
-
-
 def add_commands(sub, types) -> None:
     """Add ``send`` and ``receive`` to the ``codec`` command's subparsers; ``types`` holds the
     argparse types and defaults that ``codec.__main__`` shares (bitrate, rate, number)."""
     s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per frame (20 ms)",
                        epilog="examples:\n  codec send speech.wav --to 127.0.0.1:5004\n"
-                       "  arecord -f S16_LE -r 16000 | codec send - --to 192.168.1.20:5004")
-    s.add_argument("input", help="audio file, or - for raw 16-bit little-endian PCM on stdin "
-                   "(e.g. from arecord or sox)")
+                       "  arecord -f S16_LE -r 16000 | codec send - --to 192.168.1.20:5004\n"
+                       "  arecord -t raw -f S16_LE -r 16000 | codec send - --raw s16le --rate "
+                       "16000 --to HOST:5004")
+    s.add_argument("input", help="audio file, or - for stdin (read by its header, as codec "
+                   "encode reads it: WAV, FLAC, Ogg...; raw samples with --raw)")
     s.add_argument("--to", required=True, metavar="HOST:PORT", type=_address,
                    help="the receiver's address")
     s.add_argument("--bitrate", type=types.bitrate, default=types.default_bitrate,
@@ -201,10 +194,7 @@ def add_commands(sub, types) -> None:
     s.add_argument("--seed", type=int, help="seed of the loss simulation")
     s.add_argument("--no-pace", action="store_true",
                    help="send as fast as possible instead of one packet per frame")
-    s.add_argument("--rate", type=types.rate, default=types.sample_rate,
-                   help=f"sample rate of PCM on stdin (default {types.sample_rate})")
-    s.add_argument("--channels", type=_channels, default=1,
-                   help="channels of PCM on stdin, 1 to 64 (default 1)")
+    types.raw_options(s)
     s.set_defaults(func=cmd_send)
 
     r = sub.add_parser("receive", help="receive a UDP stream into a 16-bit audio file",

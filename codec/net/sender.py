@@ -23,7 +23,7 @@ import numpy as np
 from ..api import exact_length
 from ..bitstream import output_samples_for
 from ..errors import ArgumentError, check_int, check_sample_rate
-from ..audio import open_audio, read_blocks, resample_blocks
+from ..audio import RawPCM, open_audio, read_blocks
 from ..streaming import StreamEncoder, runtime_model
 from . import format_address
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
@@ -216,41 +216,36 @@ class Sender:
         return self.finish()
 
 
-def send_file(model, path, dest: tuple[str, int], on_open=None, **options) -> SendStats:
-    """Stream an audio file (any format soundfile reads; downmixed and resampled to the model's
-    rate).
+def send_file(model, path, dest: tuple[str, int], on_open=None, raw: RawPCM | None = None,
+              **options) -> SendStats:
+    """Stream audio (``-``: stdin; any format soundfile reads, or headerless samples that
+    ``raw`` describes; downmixed and resampled to the model's rate), read as ``codec encode``
+    reads it (``audio.open_audio``). A file is read 0.2 s at a time; a stream (stdin, a pipe: a
+    live source) one frame's duration at a time, until it ends.
 
-    ``on_open(f)`` is called once the file is open; ``options`` go to ``Sender`` (bitrate,
+    ``on_open(f)`` is called once the input is open; ``options`` go to ``Sender`` (bitrate,
     loss, seed, pace, stream_id).
     """
     model = runtime_model(model)
-    with open_audio(path) as f:
+    rate = model.config.sample_rate
+    with open_audio(path, raw) as f:
         if on_open:
             on_open(f)
-        total = output_samples_for(f.frames, f.samplerate, model.config.sample_rate)
-        blocks = exact_length(read_blocks(f, model.config.sample_rate, 0.2), total)
+        if f.streamed:  # its length is what comes
+            blocks = read_blocks(f, rate, model.hop / rate)
+        else:
+            blocks = exact_length(read_blocks(f, rate, 0.2),
+                                  output_samples_for(f.frames, f.samplerate, rate))
         with closing(Sender(model, dest, **options)) as sender:
             return sender.stream(blocks)
 
 
-def pcm_blocks(stream: BinaryIO, rate: int, channels: int, seconds: float) -> Iterator[np.ndarray]:
-    """Raw 16-bit little-endian PCM from a binary stream, ``seconds`` at a time, as mono float32."""
-    size = max(1, round(rate * seconds)) * channels * 2
-    while data := stream.read(size):
-        data = data[: len(data) - len(data) % (2 * channels)]
-        pcm = np.frombuffer(data, "<i2").reshape(-1, channels)
-        yield (pcm.mean(axis=1, dtype=np.float32) / 32768.0).astype(np.float32)
-
-
 def send_pcm(model, stream: BinaryIO, dest: tuple[str, int], rate: int | None = None,
              channels: int = 1, **options) -> SendStats:
-    """Stream live raw PCM (e.g. ``arecord -f S16_LE`` on stdin) until end of input; ``rate``
-    defaults to the model's. Read one frame's duration at a time."""
+    """Stream live raw 16-bit little-endian PCM (e.g. ``arecord -f S16_LE -t raw``) from a
+    binary stream until it ends: ``send_file`` with ``RawPCM("s16le", rate, channels)``;
+    ``rate`` defaults to the model's."""
     model = runtime_model(model)
     rate = check_sample_rate(model.config.sample_rate if rate is None else rate, "rate")
     channels = check_int(channels, "channels", 1, 64)
-    with closing(Sender(model, dest, **options)) as sender:
-        frame_s = model.hop / model.config.sample_rate
-        blocks = resample_blocks(pcm_blocks(stream, rate, channels, frame_s), rate,
-                                 model.config.sample_rate)
-        return sender.stream(blocks)
+    return send_file(model, stream, dest, raw=RawPCM("s16le", rate, channels), **options)
