@@ -1,7 +1,9 @@
-"""Reconstruction losses: multi-resolution log-mel and STFT distances.
+"""Reconstruction losses: multi-resolution log-mel and STFT distances, compressed spectra, the
+level error and a spectral kind's transform coefficients.
 
 One STFT per resolution feeds both the mel and the linear-magnitude terms. Every loss returns a
-dict of named terms (``mel/loss``, ``stft/sc``, ``stft/logmag``) so the training loop can log them.
+dict of named terms (``mel/loss``, ``stft/sc``, ``stft/logmag``, ...; a class's ``TERMS``), the
+train.csv columns; ``loss_terms.py`` weighs them into the training loss.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from torchaudio.functional import melscale_fbanks
 
 from ..store import shipped_config
 
-SHIPPED = shipped_config()  # the defaults below follow the shipped model's rate and frame
-
 
 class MultiResolutionSpectralLoss(nn.Module):
     """L1 log-mel distance and spectral convergence + log-magnitude L1, at several FFT sizes."""
 
-    def __init__(self, sample_rate: int = SHIPPED.sample_rate, fft_sizes=(256, 512, 1024, 2048),
+    TERMS = ("mel/loss", "stft/sc", "stft/logmag")
+
+    def __init__(self, sample_rate: int, fft_sizes=(256, 512, 1024, 2048),
                  n_mels=(32, 64, 80, 80), eps: float = 1e-5):
         super().__init__()
         self.fft_sizes, self.eps = tuple(fft_sizes), eps
@@ -66,17 +68,20 @@ class CompressedSpectralLoss(nn.Module):
     ``erb_power`` above 1 (``1 / ERB(f) ** erb_power``) tilts it further towards the low bands.
     ``erb_flat_hz`` > 0 holds the ERB weight at its value there for all bins above it, so the
     bands from there up (most of the bins) weigh alike and are not starved by the tilt.
+    ``fft_sizes`` by default: 1, 2 and 4 frames of the shipped model.
     """
 
-    def __init__(self, sample_rate: int = SHIPPED.sample_rate, fft_sizes=None,
+    TERMS = ("cspec/mag", "cspec/complex", "mel/loss")
+
+    def __init__(self, sample_rate: int, fft_sizes=None,
                  n_mels=(40, 64, 80, 128, 160), power: float = 0.3, eps: float = 1e-7,
                  weighting: str = "linear", erb_power: float = 1.0,
                  erb_flat_hz: float = 0.0):
         super().__init__()
         if weighting not in ("linear", "erb"):
             raise ValueError(f"weighting must be 'linear' or 'erb', not {weighting!r}")
-        if fft_sizes is None:  # 1, 2 and 4 frames of the shipped model
-            fft_sizes = tuple(m * SHIPPED.hop for m in (1, 2, 4))
+        if fft_sizes is None:
+            fft_sizes = tuple(m * shipped_config().hop for m in (1, 2, 4))
         if len(fft_sizes) > len(n_mels):
             raise ValueError(f"{len(fft_sizes)} STFT sizes but mel band counts for {len(n_mels)}")
         self.fft_sizes, self.power, self.eps = tuple(fft_sizes), power, eps
@@ -157,6 +162,8 @@ class TransformCoefficientLoss(nn.Module):
     """``coef/mse``: MSE of the compressed coefficients of a codec ``Transform`` (the MDCT is
     orthogonal, so the output waveform's coefficients are exactly what the decoder predicted),
     divided by the target's per item."""
+
+    TERMS = ("coef/mse",)
 
     def __init__(self, kind: str, window: int):
         super().__init__()
