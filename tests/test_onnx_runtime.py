@@ -193,7 +193,7 @@ def test_the_output_gain_scales_every_decode_path_by_the_bitrate_reached(tmp_pat
     """``output_gain_db`` (one gain per bitrate, ``scripts/calibrate_level.py``) multiplies the
     decoder's output offline, in the eager step and in the saved graph, by the gain of the highest
     bitrate the codes reach (the lowest's below it); training from the model drops it."""
-    from codec.train.loop import Trainer
+    from codec.train.build import initial_model
 
     torch.manual_seed(0)
     model = build_codec(replace(TINY, **SPECTRAL[0])).train()
@@ -216,7 +216,7 @@ def test_the_output_gain_scales_every_decode_path_by_the_bitrate_reached(tmp_pat
         ungained = _decode(EagerDecoder(plain), codes[:k], [(0, 12)])
         np.testing.assert_allclose(eager, ungained * 10 ** (db / 20), rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(graph, eager, atol=1e-5)
-    assert Trainer._initial_model(None, tmp_path / "gain").config.output_gain_db == ()
+    assert initial_model(None, tmp_path / "gain").config.output_gain_db == ()
     with pytest.raises(ValueError, match="one gain per bitrate"):
         replace(TINY, output_gain_db=(1.0, 2.0))
     assert TINY.parse_fields(["output_gain_db=0.5,1,-1.25,2"]) == \

@@ -112,11 +112,12 @@ def test_adversarial_step_trains_both_sides(tmp_path, disc):
     cfg = TrainConfig(steps=1, batch_size=2, crop_seconds=0.2, warmup_steps=1, adv_weight=1.0,
                       valid_items=2, disc=disc)
     trainer = Trainer(tmp_path / "run", corpus, corpus, cfg, TINY)
-    disc_before = [p.clone() for p in trainer.disc.parameters()]
+    disc = trainer.adversary.disc
+    disc_before = [p.clone() for p in disc.parameters()]
     terms = trainer.train_step()
     for name in ("adv/gen", "adv/feat", "adv/disc"):
         assert np.isfinite(terms[name]), name
-    assert any(not torch.equal(a, b) for a, b in zip(disc_before, trainer.disc.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(disc_before, disc.parameters()))
 
 
 def test_adversarial_terms_can_leave_the_lowest_bitrate_out(tmp_path):
@@ -129,10 +130,11 @@ def test_adversarial_terms_can_leave_the_lowest_bitrate_out(tmp_path):
                           adv_weight=1.0, valid_items=2, bitrate_decay=1e-9,
                           adv_above_kbps=above)
         trainer = Trainer(tmp_path / f"run{above}", corpus, corpus, cfg, TINY)
-        disc_before = [p.clone() for p in trainer.disc.parameters()]
+        disc = trainer.adversary.disc
+        disc_before = [p.clone() for p in disc.parameters()]
         terms = trainer.train_step()
         seen.append(("adv/gen" in terms, any(not torch.equal(a, b) for a, b in
-                                             zip(disc_before, trainer.disc.parameters()))))
+                                             zip(disc_before, disc.parameters()))))
     assert seen == [(True, True), (False, False)]
 
 
@@ -383,7 +385,7 @@ def test_coarse_commit_weight_scales_the_commitment_of_the_lowest_bitrates_level
         cfg = TrainConfig(steps=1, batch_size=2, crop_seconds=0.2, warmup_steps=1,
                           valid_items=2, coarse_commit_weight=w)
         trainer = Trainer(tmp_path / f"run{w}", corpus, corpus, cfg, TINY)
-        assert trainer.commit_weights.tolist() == [w] * 3 + [1.0] * 15
+        assert trainer.losses.commit_weights.tolist() == [w] * 3 + [1.0] * 15
         logged[w] = trainer.train_step()["vq/commit"]
     q = build_codec(TINY).train().quantizer(torch.randn(2, TINY.dim, 5))
     torch.testing.assert_close(q.level_commits.mean(), q.commit_loss)

@@ -14,7 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..store import RECIPE_FILE
-from .loop import TrainConfig
+from .config import TrainConfig
 
 RUN_FIELDS = ("steps", "cpu_minutes", "wall_minutes", "log_every", "eval_every", "valid_items",
               "seed")
