@@ -5,11 +5,13 @@ audio packets); a relay thread in this process delays each packet by ``--delay-m
 random ``0..--jitter-ms`` and holds a ``--reorder`` fraction back two to three frames more; the
 receiver plays out in real time through its jitter buffer (``--buffer-ms``, adaptive) and
 prints its counters every second. At the end the demo reports WB-PESQ of the received audio
-against the sent audio (next to the codec alone, without the network; needs ``pesq``) and the
+against the sent audio (next to the codec alone, without the network; needs the eval extra,
+left out with a note without it: the live path itself runs on the runtime alone, no torch) and the
 measured mouth-to-ear latency: from the moment a frame's first sample was captured to the
 moment the receiver handed that frame to the sound card (both processes read the same
 monotonic clock), i.e. framing + encoding + network + jitter buffer + decoding, without the
-sound card's own buffer.
+sound card's own buffer. A process that fails ends the demo at once: exit 1, its error on one
+line.
 
     python scripts/stream_demo.py                      # 10 s of speech from ../shared/data
     python scripts/stream_demo.py talk.wav --loss 0.05 --jitter-ms 40 --reorder 0.02
@@ -49,10 +51,45 @@ def default_input() -> Path:
 
 
 def _load(model_dir):
-    import torch
-    torch.set_num_threads(1)
-    from codec.api import load_model
-    return load_model(model_dir)
+    """The runtime's engine (ONNX Runtime, no torch): the live path runs in the runtime-only
+    install (pip install .)."""
+    from codec.engine import load_engine, shipped_engine
+    return load_engine(model_dir) if model_dir else shipped_engine()
+
+
+class ChildError(str):
+    """What a child process sends its parent instead of a result when it fails."""
+
+
+def child(name: str, conn, *args) -> None:
+    """A child's entry point: ``name``'s function; an error goes to the parent as one line
+    (and the child exits 1), so the parent stops at once instead of waiting for a result."""
+    try:
+        globals()[name](conn, *args)
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which exits with it
+        text = str(e).strip().splitlines()
+        conn.send(ChildError(f"{type(e).__name__}: {text[0]}" if text else type(e).__name__))
+        sys.exit(1)
+
+
+def expect(conn, proc, what: str, children):
+    """The next message from a child; its error, or its death, ends the demo (exit 1)."""
+    while not conn.poll(0.2):
+        if not proc.is_alive() and not conn.poll():
+            stop(children, f"the {what} process died (exit status {proc.exitcode})")
+    message = conn.recv()
+    if isinstance(message, ChildError):
+        stop(children, f"the {what} process failed: {message}")
+    return message
+
+
+def stop(children, text: str) -> None:
+    for proc in children:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in children:
+        proc.join(5)
+    sys.exit(f"stream_demo: error: {text}")
 
 
 def receiver_main(conn, model_dir, out_path, buffer_ms) -> None:
@@ -143,19 +180,21 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     rx_conn, rx_child = ctx.Pipe()
     tx_conn, tx_child = ctx.Pipe()
-    rx = ctx.Process(target=receiver_main, args=(rx_child, args.model, str(out / "received.wav"),
-                                                 args.buffer_ms))
+    rx = ctx.Process(target=child, args=("receiver_main", rx_child, args.model,
+                                         str(out / "received.wav"), args.buffer_ms))
+    children = [rx]
     rx.start()
-    relay = Relay(tuple(rx_conn.recv()), args.delay_ms / 1000, args.jitter_ms / 1000,
-                  args.reorder, args.seed)
+    relay = Relay(tuple(expect(rx_conn, rx, "receiver", children)), args.delay_ms / 1000,
+                  args.jitter_ms / 1000, args.reorder, args.seed)
     relay.start()
-    tx = ctx.Process(target=sender_main, args=(tx_child, args.model, str(out / "sent.wav"),
-                                               relay.address, args.bitrate, args.loss, args.seed))
+    tx = ctx.Process(target=child, args=("sender_main", tx_child, args.model, str(out / "sent.wav"),
+                                         relay.address, args.bitrate, args.loss, args.seed))
+    children.append(tx)
     tx.start()
-    tx_conn.recv()
+    expect(tx_conn, tx, "sender", children)
     tx_conn.send("go")
-    send_stats = tx_conn.recv()
-    stats, frame_times = rx_conn.recv()
+    send_stats = expect(tx_conn, tx, "sender", children)
+    stats, frame_times = expect(rx_conn, rx, "receiver", children)
     tx.join()
     rx.join()
     relay.stop.set()
@@ -170,17 +209,27 @@ def main() -> None:
         print(f"mouth-to-ear latency: mean {lat.mean():.1f} ms, min {lat.min():.1f}, max "
               f"{lat.max():.1f} (capture to sound card, without the card's own buffer)")
 
+    print_scores(sent, out / "received.wav", args)
+    print(f"audio in {out}")
+
+
+def print_scores(sent: np.ndarray, received_path: Path, args) -> None:
+    """WB-PESQ of the received audio and of the codec alone; left out, with a note, where
+    the eval extra (pesq, and torch for the metrics module) is not installed."""
+    try:
+        from codec.evaluation.metrics import wb_pesq
+    except ModuleNotFoundError as e:
+        print(f"WB-PESQ: left out ({e.name} is not installed: pip install 'codec[eval]')")
+        return
     from codec.api import compress, decompress
-    from codec.evaluation.metrics import wb_pesq
-    received = sf.read(out / "received.wav", dtype="float32")[0]
+    received = sf.read(received_path, dtype="float32")[0]
     model = _load(args.model)
     codec_only = decompress(compress(sent, 16000, args.bitrate, model), model)[0]
     scores = wb_pesq(sent, received), wb_pesq(sent, codec_only)
     if scores[0] is None:
-        print("WB-PESQ: not available (pip install pesq)")
+        print("WB-PESQ: left out (pesq is not installed: pip install 'codec[eval]')")
     else:
         print(f"WB-PESQ: received {scores[0]:.2f}, codec alone {scores[1]:.2f}")
-    print(f"audio in {out}")
 
 
 if __name__ == "__main__":
