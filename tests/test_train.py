@@ -206,6 +206,19 @@ def test_bitrate_decay_favours_the_low_bitrates():
     torch.testing.assert_close(favoured, expected, atol=0.02, rtol=0)
 
 
+def test_the_scored_bitrates_follow_the_models_list():
+    """Held-out scores (train/validation.py): STOI at the lowest bitrate, WB-PESQ between the
+    lowest and the highest, selection at the highest of those: 3 and 6 kbps, selection at 6, for
+    the shipped list (the valid.csv columns that scripts/plot_curves.py reads)."""
+    from codec.train.validation import scored_bitrates
+    shipped = scored_bitrates((1.5, 3.0, 6.0, 9.0))
+    assert (shipped.stoi, shipped.quality, shipped.select) == (1.5, (3.0, 6.0), 6.0)
+    wide = scored_bitrates((3.0, 6.0, 9.0))  # a 160-sample hop: 1 kbps a codebook
+    assert (wide.stoi, wide.quality, wide.select) == (3.0, (6.0,), 6.0)
+    two = scored_bitrates((1.5, 3.0))
+    assert (two.stoi, two.quality, two.select) == (1.5, (1.5, 3.0), 3.0)
+
+
 def test_weight_average_moves_by_one_minus_decay_and_swaps_back():
     from codec.train.averaging import WeightAverage
     net = torch.nn.Linear(3, 2)
