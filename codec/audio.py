@@ -244,7 +244,7 @@ def _sound_file(handle, name: str, raw: RawPCM | None = None) -> sf.SoundFile:
                 handle, "r", raw.rate, raw.channels, *RAW_FORMATS[raw.format], format="RAW")
     except sf.LibsndfileError as e:
         hint = (" (raw PCM has no header: name its format and rate, e.g. --raw s16le --rate "
-                "16000)") if name == "stdin" and raw is None else ""
+                "RATE)") if name == "stdin" and raw is None else ""
         raise AudioInputError(f"cannot read audio from {name}: {_reason(e)}{hint}") from None
     except (OSError, RuntimeError, TypeError) as e:
         raise AudioInputError(f"cannot read audio from {name}: {e}") from None

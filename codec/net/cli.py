@@ -180,9 +180,9 @@ def add_commands(sub, types) -> None:
     argparse types and defaults that ``codec.__main__`` shares (bitrate, rate, number)."""
     s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per frame (20 ms)",
                        epilog="examples:\n  codec send speech.wav --to 127.0.0.1:5004\n"
-                       "  arecord -f S16_LE -r 16000 | codec send - --to 192.168.1.20:5004\n"
-                       "  arecord -t raw -f S16_LE -r 16000 | codec send - --raw s16le --rate "
-                       "16000 --to HOST:5004")
+                       "  arecord -f S16_LE -r 48000 | codec send - --to 192.168.1.20:5004\n"
+                       "  arecord -t raw -f S16_LE -r 48000 | codec send - --raw s16le --rate "
+                       "48000 --to HOST:5004")
     s.add_argument("input", help="audio file, or - for stdin (read by its header, as codec "
                    "encode reads it: WAV, FLAC, Ogg...; raw samples with --raw)")
     s.add_argument("--to", required=True, metavar="HOST:PORT", type=_address,
