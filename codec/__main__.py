@@ -67,7 +67,7 @@ def engine(args):
 
 def cmd_encode(args) -> None:
     from .api import encode_file
-    from .audio import conversion_note
+    from .audio import RawPCM, conversion_note
     bar = _Bar()
 
     def on_open(f) -> None:
@@ -79,7 +79,7 @@ def cmd_encode(args) -> None:
 
     try:
         encode_file(args.input, args.output, args.bitrate, args.force, model=engine(args),
-                    on_open=on_open, progress=bar.update, raw=raw_pcm(args))
+                    on_open=on_open, progress=bar.update, raw=RawPCM.from_args(args))
     finally:
         bar.close()
 
@@ -300,12 +300,6 @@ def check_raw_options(parser: argparse.ArgumentParser, args) -> None:
     if not args.raw and (args.rate is not None or args.channels is not None):
         parser.error("--rate and --channels describe raw PCM: add --raw FORMAT (e.g. --raw "
                      "s16le); an input with a header (WAV, FLAC, Ogg) names its own")
-
-
-def raw_pcm(args):
-    """The ``RawPCM`` that ``--raw``, ``--rate`` and ``--channels`` describe, or None."""
-    from .audio import RawPCM
-    return RawPCM(args.raw, args.rate, args.channels or 1) if args.raw else None
 
 
 QUIET_HELP = "no notes, progress or summaries on stderr (warnings and errors still)"

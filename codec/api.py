@@ -18,15 +18,15 @@ import numpy as np
 
 from . import bitstream
 from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatError,
-                     check_bitrate, check_bytes, check_model, check_sample_rate)
+                     check_bitrate, check_bytes, check_sample_rate)
 from .audio import (BLOCK_SECONDS, Output, RawPCM, audio_format_for, check_not_empty, check_signal,
-                    in_blocks, mono_blocks, open_audio, open_binary, resample_blocks, to_float32,
-                    write_wav_blocks)
+                    exact_length, in_blocks, mono_blocks, open_audio, open_binary, resample_blocks,
+                    to_float32, write_wav_blocks)
 from .engine import Engine, load_engine, shipped_engine
 from .clipping import CheckedFile, ClipCheck
 from .config import CodecConfig
 from .store import config_for_id, model_dir_for_id
-from .streaming import DecoderStream, EncoderStream, runtime_model
+from .streaming import DecoderStream, EncoderStream, check_model, runtime_model
 
 Model = Engine  # or a torch ``codec.Codec``: both have ``config``, ``hop``, ``model_id``, ``delay``
 
@@ -195,17 +195,6 @@ def _trimmed(blocks: Iterator[np.ndarray], length: Callable[[], int]) -> Iterato
             done += len(held)
         held = b
     yield from exact_length(iter([] if held is None else [held]), length() - done)
-
-
-def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
-    """Trim or zero-pad a block stream to exactly ``n`` samples (resampling rounds up)."""
-    for b in blocks:
-        if n <= 0:
-            return
-        yield b[:n]
-        n -= min(n, len(b))
-    if n > 0:
-        yield np.zeros(n, np.float32)
 
 
 def decode_blocks(model: Model, data: "bytes | BitstreamInput", frames_per_block: int = 250

@@ -49,7 +49,7 @@ class Resampler:
     is input time 0), so a live stream at another rate starts that much later. ``flush`` ends
     the stream: in all, ``ceil(fed * new / orig)`` samples come out (libsoxr gives the rounded
     length; the last sample is zero-padded when that rounds down). Callers that need another
-    length trim or pad with ``api.exact_length``. Equal rates pass blocks through untouched.
+    length trim or pad with ``exact_length``. Equal rates pass blocks through untouched.
     """
 
     def __init__(self, orig: int, new: int):
@@ -199,6 +199,12 @@ class RawPCM:
         check_choice(self.format, RAW_FORMATS, "the raw format")
         check_sample_rate(self.rate, "the raw PCM's rate")
         check_int(self.channels, "the raw PCM's channels", 1, MAX_CHANNELS)
+
+    @classmethod
+    def from_args(cls, args) -> "RawPCM | None":
+        """The ``RawPCM`` that ``--raw``, ``--rate`` and ``--channels`` (parsed command-line
+        arguments) describe, or None."""
+        return cls(args.raw, args.rate, args.channels or 1) if args.raw else None
 
 
 RAW_FORMATS = {"s16le": ("PCM_16", "LITTLE"), "s16be": ("PCM_16", "BIG"),
@@ -386,6 +392,17 @@ def in_blocks(x: np.ndarray, size: int) -> Iterator[np.ndarray]:
     """``x`` in consecutive pieces of ``size`` samples (views)."""
     for i in range(0, len(x), size):
         yield x[i: i + size]
+
+
+def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
+    """Trim or zero-pad a block stream to exactly ``n`` samples (resampling rounds up)."""
+    for b in blocks:
+        if n <= 0:
+            return
+        yield b[:n]
+        n -= min(n, len(b))
+    if n > 0:
+        yield np.zeros(n, np.float32)
 
 
 def resample_blocks(blocks: Iterator[np.ndarray], orig: int, new: int) -> Iterator[np.ndarray]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 
 MIN_RATE, MAX_RATE = 1_000, 384_000  # Hz, for every rate a caller passes
 
@@ -88,24 +87,6 @@ def check_choice(value, choices, name: str):
     if not isinstance(value, str) or value not in choices:
         raise ArgumentError(f"{name} must be {one_of(map(repr, choices))}, got {show(value)}")
     return value
-
-
-def is_codec(model) -> bool:
-    """Whether ``model`` is a torch ``codec.Codec``, asked without importing torch (a Codec can
-    only exist once ``codec.model`` has been imported)."""
-    module = sys.modules.get("codec.model")
-    return module is not None and isinstance(model, module.Codec)
-
-
-def check_model(model, name: str = "model", optional: bool = False):
-    """A runtime ``Engine`` (``codec.load_engine()``) or a torch ``codec.Codec``
-    (``codec.load_model()``); ``None`` too when ``optional``."""
-    from .engine import Engine  # here: engine.py imports this module
-    if (model is None and optional) or isinstance(model, Engine) or is_codec(model):
-        return model
-    raise ArgumentError(f"{name} must be a codec.Engine (codec.load_engine()) or a codec.Codec "
-                        f"(codec.load_model()){' or None' if optional else ''}, "
-                        f"got {type(model).__name__}")
 
 
 def check_bytes(data, name: str = "data") -> bytes:

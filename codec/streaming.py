@@ -18,15 +18,33 @@ number of other streams.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .audio import frame_into
 from .engine import Engine, EngineDecoder, EngineEncoder, shipped_engine
-from .errors import (ArgumentError, check_bitrate, check_bytes, check_choice, check_int,
-                     check_model, is_codec)
+from .errors import ArgumentError, check_bitrate, check_bytes, check_choice, check_int
 from .payload import frame_payload, payload_codes
 
 BACKENDS = ("auto", "onnxruntime", "eager")
+
+
+def is_codec(model) -> bool:
+    """Whether ``model`` is a torch ``codec.Codec``, asked without importing torch (a Codec can
+    only exist once ``codec.model`` has been imported)."""
+    module = sys.modules.get("codec.model")
+    return module is not None and isinstance(model, module.Codec)
+
+
+def check_model(model, name: str = "model", optional: bool = False):
+    """A runtime ``Engine`` (``codec.load_engine()``) or a torch ``codec.Codec``
+    (``codec.load_model()``); ``None`` too when ``optional``."""
+    if (model is None and optional) or isinstance(model, Engine) or is_codec(model):
+        return model
+    raise ArgumentError(f"{name} must be a codec.Engine (codec.load_engine()) or a codec.Codec "
+                        f"(codec.load_model()){' or None' if optional else ''}, "
+                        f"got {type(model).__name__}")
 
 
 def resolve_backend(backend: str, model=None) -> str:

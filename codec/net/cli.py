@@ -40,8 +40,7 @@ def _notes_from(args) -> None:
 
 
 def cmd_send(args) -> None:
-    from ..__main__ import raw_pcm
-    from ..audio import conversion_note
+    from ..audio import RawPCM, conversion_note
     from .sender import send_file
     _notes_from(args)
     model = _engine(args)
@@ -53,7 +52,7 @@ def cmd_send(args) -> None:
         if text and not _quiet:
             print(text, file=sys.stderr)
     # read as codec encode reads it: by its header, stdin too; raw samples only with --raw
-    stats = send_file(model, args.input, args.to, on_open=on_open, raw=raw_pcm(args), **options)
+    stats = send_file(model, args.input, args.to, on_open=on_open, raw=RawPCM.from_args(args), **options)
     host, port = args.to
     ip = "IPv6" if stats.ip_header == 48 else "IPv4"
     _note(f"sent stream {stats.stream_id:08x} to {host}:{port}: {stats.frames} frames "

@@ -20,10 +20,9 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from ..api import exact_length
 from ..bitstream import output_samples_for
 from ..errors import ArgumentError, check_int, check_sample_rate
-from ..audio import RawPCM, open_audio, read_blocks
+from ..audio import RawPCM, exact_length, open_audio, read_blocks
 from ..streaming import StreamEncoder, runtime_model
 from . import format_address
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
