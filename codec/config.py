@@ -169,6 +169,12 @@ class CodecConfig:
                    if self.codebooks_for(b) <= num_codebooks]
         return 10 ** ((reached[-1] if reached else self.output_gain_db[0]) / 20)
 
+    def output_gains(self) -> tuple[float, ...]:
+        """``output_gain(K)`` for every ``K`` from 0 to ``num_codebooks`` (1.0 for 0: no codes,
+        nothing to make up): the decoder's output is multiplied by entry ``K``, by the torch
+        ``Codec``, the eager engine and the exported decoder graph alike."""
+        return (1.0, *(self.output_gain(k) for k in range(1, self.num_codebooks + 1)))
+
     def carries(self, kbps: float) -> bool:
         """Whether ``kbps`` is a whole number of codebooks (1 to ``num_codebooks``) a frame."""
         k = kbps / self.kbps_per_codebook()

@@ -95,7 +95,7 @@ class Codec(nn.Module):
         if codes.shape[-1] == 0:
             return torch.zeros(codes.shape[0], 1, 0)
         y = self.decode_latent(self.quantizer.decode(codes.long()))
-        y = y * self.config.output_gain(codes.shape[1]) if codes.shape[1] else y
+        y = y * self.config.output_gains()[codes.shape[1]]
         return y if length is None else y[..., :length]
 
     @torch.no_grad()

@@ -151,6 +151,24 @@ class VectorQuantizer(nn.Module):
             self.idle[dead] = 0
 
 
+def codes_to_latent(codes: torch.Tensor, books: torch.Tensor, projections: torch.Tensor,
+                    offsets: torch.Tensor, depth_bias: torch.Tensor | None) -> torch.Tensor:
+    """Codes ``[K, N]`` (K >= 1, coarse first) -> the decoder's latents ``[N, dim]``: the sum of
+    each level's code mapped back to the latent space, plus row ``K`` of ``depth_bias`` (the
+    offset that tells the decoder how many codebooks reached it) when the model has one.
+
+    The one place this is written: ``ResidualVQ.decode`` (the torch ``Codec`` and the eager
+    engine) and the exported decoder graph (``nn/export.py``) both call it, with the tables of
+    ``ResidualVQ.tables()``. ``K`` is only read as a slice bound, so the graph keeps it dynamic.
+    """
+    k = codes.shape[0]
+    rows = books[codes + offsets[:k]]                          # [K, N, code_dim]
+    latents = torch.bmm(rows, projections[:k]).sum(0)          # [N, dim]
+    if depth_bias is not None:
+        latents = latents + depth_bias[k: k + 1]
+    return latents
+
+
 class ResidualVQ(nn.Module):
     """``num_codebooks`` levels of ``VectorQuantizer`` over ``dim``-dimensional latents."""
 
@@ -167,6 +185,18 @@ class ResidualVQ(nn.Module):
     @property
     def num_codebooks(self) -> int:
         return len(self.levels)
+
+    def tables(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The codebooks as ``codes_to_latent`` reads them: every level's codebook stacked
+        ``[L * size, code_dim]`` (codes stay in their own space, so a graph holds them at their
+        size), each level's projection back to the latent space ``[L, code_dim, dim]`` (the
+        identity for a level without one) and each level's first row ``[L, 1]``."""
+        levels = self.levels
+        eye = torch.eye(self.dim, device=levels[0].codebook.device)
+        books = torch.cat([lvl.codebook for lvl in levels])
+        projections = torch.stack([lvl.projection.t() if lvl.projected else eye for lvl in levels])
+        offsets = (torch.arange(len(levels), device=books.device) * levels[0].size)[:, None]
+        return books, projections, offsets
 
     def forward(self, z: torch.Tensor, active: torch.Tensor | None = None) -> QuantizerOutput:
         """Quantize latents ``z`` [B, D, T] with every level (training and analysis).
@@ -264,9 +294,8 @@ class ResidualVQ(nn.Module):
         b, k, t = codes.shape
         if k > self.num_codebooks:
             raise ValueError(f"{k} codebooks given, the model has {self.num_codebooks}")
-        out = codes.new_zeros(b, t, self.dim, dtype=torch.float32)
-        for i in range(k):
-            out = out + self.levels[i].lookup(codes[:, i])
-        if self.depth_bias is not None and k:
-            out = out + self.depth_bias[k]
-        return out.transpose(1, 2)
+        if not k:
+            return codes.new_zeros(b, self.dim, t, dtype=torch.float32)
+        flat = codes.transpose(0, 1).reshape(k, b * t)
+        latents = codes_to_latent(flat, *self.tables(), self.depth_bias)    # [B * T, D]
+        return latents.reshape(b, t, self.dim).transpose(1, 2)

@@ -229,3 +229,23 @@ def test_the_depth_bias_tells_the_decoder_how_many_codebooks_it_received(tmp_pat
     expected = np.concatenate([loaded.decode(codes[:, :k, i: i + 1])[0, 0].numpy()
                                for i, k in enumerate(ks)])
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("code_dim", [0, 4])
+def test_decode_is_the_sum_of_each_level_s_code_and_the_depth_bias_row(code_dim):
+    """``codes_to_latent`` (the one rule: decode, the eager engine and the decoder graph) adds
+    each level's code in the latent space and row K of the depth bias."""
+    torch.manual_seed(0)
+    rvq = ResidualVQ(dim=8, num_codebooks=4, codebook_size=16, code_dim=code_dim,
+                     depth_bias=True).train()
+    rvq(torch.randn(2, 8, 32))
+    with torch.no_grad():
+        rvq.depth_bias.normal_()
+    codes = torch.randint(0, 16, (2, 4, 5))
+    for k in range(5):
+        expected = torch.zeros(2, 5, 8)
+        for i in range(k):
+            expected = expected + rvq.levels[i].lookup(codes[:, i])
+        if k:
+            expected = expected + rvq.depth_bias[k]
+        torch.testing.assert_close(rvq.decode(codes[:, :k]), expected.transpose(1, 2).detach())

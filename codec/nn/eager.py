@@ -56,4 +56,4 @@ class EagerDecoder:
         codes = np.asarray(codes, np.int64)
         z = self.model.quantizer.decode(torch.from_numpy(codes)[None])
         wav = self.model.decoder.step(z, self.state)[0, 0]
-        return (wav * self.model.config.output_gain(len(codes)) if len(codes) else wav).numpy()
+        return (wav * self.model.config.output_gains()[len(codes)]).numpy()

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..engine import FrameGraph
+from ..quantize import codes_to_latent
 
 OPSET = 17
 EXAMPLE_FRAMES = 2  # traced with two frames, so that no frame axis is taken for a constant 1
@@ -81,28 +82,20 @@ class _DecoderStep(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.decoder = model.decoder
-        levels = model.quantizer.levels
-        # Codes stay in their low-dimensional space (``code_dim``) and each level's projection
-        # maps them back, so the graph holds the codebooks at their own size.
-        self.register_buffer("books", torch.cat([lvl.codebook for lvl in levels]))
-        eye = torch.eye(model.config.dim)
-        self.register_buffer("projections", torch.stack(
-            [lvl.projection.t() if lvl.projected else eye for lvl in levels]))  # [L, d, dim]
-        self.register_buffer("offsets", (torch.arange(len(levels)) * levels[0].size)[:, None])
+        books, projections, offsets = model.quantizer.tables()  # quantize.codes_to_latent's
+        self.register_buffer("books", books.detach().clone())
+        self.register_buffer("projections", projections.detach().clone())  # [L, d, dim]
+        self.register_buffer("offsets", offsets)
         bias = model.quantizer.depth_bias
         self.register_buffer("depth_bias", None if bias is None else bias.detach().clone())
-        c = model.config  # the output gain for each K (row 0 unused); no node without one
-        self.register_buffer("gains", torch.tensor(
-            [1.0] + [c.output_gain(k) for k in range(1, c.num_codebooks + 1)])
-            if c.output_gain_db else None)
+        c = model.config  # the output gain for each K; no node without a calibration
+        self.register_buffer("gains", torch.tensor(c.output_gains()) if c.output_gain_db else None)
 
     def forward(self, codes: torch.Tensor, *leaves: torch.Tensor):
         state = _with_leaves(self.decoder.init_state(1), list(leaves))
         k = codes.shape[0]
-        rows = self.books[codes + self.offsets[:k]]                # [K, N, code_dim]
-        latents = torch.bmm(rows, self.projections[:k]).sum(0)    # [N, dim]
-        if self.depth_bias is not None:  # the row for K codebooks (quantize.py)
-            latents = latents + self.depth_bias[k: k + 1]
+        latents = codes_to_latent(codes, self.books, self.projections, self.offsets,
+                                  self.depth_bias)                 # [N, dim]
         wav = self.decoder.step(latents.t()[None], state)
         if self.gains is not None:
             wav = wav * self.gains[k: k + 1]
