@@ -24,12 +24,12 @@ import numpy as np
 
 from .bitpack import MAX_BITS, MIN_BITS, pack_codes, packed_size, unpack_codes
 from .errors import FormatError
+from .payload import MAX_CODEBOOKS
 from .version import FILE_VERSION
 
 MAGIC = b"CODC"
-MODEL_ID_SIZE = 8
-MAX_SAMPLE_RATE = 1_000_000
-MAX_CODEBOOKS = 64
+MODEL_ID_SIZE = 8  # bytes of a model id (store.model_id_for), in files and START packets
+MAX_SAMPLE_RATE = 1_000_000  # the largest input rate a header (file or START packet) may name
 
 _PREFIX = struct.Struct("<4sBB")  # magic, version, header length
 _FIELDS = struct.Struct("<8sIQBBI")  # model id, sample rate, samples, codebooks, bits, frames

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .bitstream import MODEL_ID_SIZE
 from .config import CodecConfig
 from .errors import FormatError
 from .nn.registry import build_decoder, build_encoder
@@ -41,7 +42,7 @@ class Codec(nn.Module):
         super().__init__()
         self.config = config
         self.encoder, self.quantizer, self.decoder = encoder, quantizer, decoder
-        self.model_id = bytes(8)  # set by ``load_model``; all zeros for an unsaved model
+        self.model_id = bytes(MODEL_ID_SIZE)  # set by ``load_model``; all zeros for an unsaved model
 
     @property
     def hop(self) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 from .bitpack import MAX_BITS, pack_frame, packed_size, unpack_frame
 from .errors import FormatError
 
-MAX_CODEBOOKS = 64
+MAX_CODEBOOKS = 64  # codes a frame, in a payload, a file or an AUDIO packet
 DEFAULT_BITS = 10  # the shipped model's code width (1024-entry codebooks)
 
 

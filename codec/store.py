@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from .bitstream import MODEL_ID_SIZE
 from .config import CodecConfig
 from .errors import FormatError
 from .version import WEIGHTS_VERSION
@@ -29,10 +30,11 @@ RECIPE_FILE = "recipe.json"  # optional: how the model was trained (train/recipe
 
 
 def model_id_for(weights: bytes, config: CodecConfig | dict) -> bytes:
-    """8 bytes of SHA-256 over the canonical config (as saved) and the weights file."""
+    """The first ``MODEL_ID_SIZE`` (8) bytes of SHA-256 over the canonical config (as saved)
+    and the weights file."""
     saved = asdict(config) if isinstance(config, CodecConfig) else config
     canon = json.dumps(saved, sort_keys=True).encode()
-    return hashlib.sha256(canon + b"\0" + weights).digest()[:8]
+    return hashlib.sha256(canon + b"\0" + weights).digest()[:MODEL_ID_SIZE]
 
 
 def read_meta(directory: str | Path) -> dict:

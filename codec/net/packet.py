@@ -28,14 +28,13 @@ from enum import IntEnum
 import numpy as np
 
 from ..bitpack import MAX_BITS, MIN_BITS, packed_size
+from ..bitstream import MAX_SAMPLE_RATE, MODEL_ID_SIZE
 from ..errors import FormatError
 from ..payload import DEFAULT_BITS, MAX_CODEBOOKS, frame_payload, payload_codes
 from ..version import PACKET_VERSION
 
 PACKET_MAGIC = 0xC5
 MAX_PACKET_SIZE = 65536  # anything longer is rejected unread
-MAX_SAMPLE_RATE = 1_000_000
-MODEL_ID_SIZE = 8
 MODEL_TAG_SIZE = 2
 
 
