@@ -126,3 +126,14 @@ def test_config_fields_parse_from_command_line_strings():
     for bad in (["int8=yes"], ["nope=1"], ["width="]):
         with pytest.raises(ValueError):
             CodecConfig.parse_fields(bad)
+
+
+@pytest.mark.parametrize("text, value", [("false", False), ("False", False), ("FALSE", False),
+                                         ("true", True), ("True", True)])
+def test_a_flag_field_reads_false_as_false(text, value):
+    """The one FIELD=VALUE parser (train.py --model, transplant's DIR:field=value): "False" is
+    not read as true, as bool("False") would."""
+    assert CodecConfig.parse_fields([f"int8={text}", f"depth_bias={text}"]) == \
+        {"int8": value, "depth_bias": value}
+    assert CodecConfig.parse_fields(CodecConfig.split_fields(f"int8={text},width=64")) == \
+        {"int8": value, "width": 64}
