@@ -358,17 +358,30 @@ def _is_torch_tensor(x) -> bool:
     return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
 
 
+INT16_SCALE = 32768  # the int16 sample n is the float n / 32768, in [-1, 1)
+
+
+def from_int16(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """int16 samples -> float32 in [-1, 1): ``n / 32768`` (into ``out`` when given, which then
+    allocates nothing). The one int16 -> float scaling; ``to_int16`` undoes it."""
+    return np.multiply(x, np.float32(1 / INT16_SCALE), out=out, dtype=np.float32)
+
+
+def to_int16(x: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] -> int16: ``round(x * 32768)`` clipped to -32768..32767, so
+    that ``from_int16`` gives every int16 sample back exactly."""
+    scaled = np.round(np.asarray(x, dtype=np.float64) * INT16_SCALE)
+    return np.clip(scaled, -INT16_SCALE, INT16_SCALE - 1).astype(np.int16)
+
+
 def to_float32(x: np.ndarray) -> np.ndarray:
     """Samples as float32: int16 scaled to [-1, 1), floats cast; NaN or infinity refused."""
     x = np.asarray(x)
     if x.dtype == np.int16:
-        return x.astype(np.float32) / 32768.0
+        return from_int16(x)
     x = x.astype(np.float32, copy=False)
     check_finite(x)
     return x
-
-
-_INT16_SCALE = np.float32(1 / 32768)
 
 
 def frame_into(out: np.ndarray, frame, name: str = "frame") -> None:
@@ -380,7 +393,7 @@ def frame_into(out: np.ndarray, frame, name: str = "frame") -> None:
             or frame.dtype.name not in ("float32", "int16"):
         frame = to_float32(check_signal(frame, name, len(out)))
     elif frame.dtype.name == "int16":
-        np.multiply(frame, _INT16_SCALE, out=out)
+        from_int16(frame, out)
         return
     else:
         check_finite(frame)

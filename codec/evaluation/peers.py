@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torchaudio
 
+from ..audio import from_int16, to_int16
 from .metrics import SAMPLE_RATE
 
 FRAME = SAMPLE_RATE // 50  # Lyra's 20 ms frame
@@ -52,10 +53,6 @@ def fit_length(y: np.ndarray, n: int) -> np.ndarray:
     """``y`` as float32, zero-padded or trimmed to ``n`` samples."""
     y = np.asarray(y, dtype=np.float32).reshape(-1)[:n]
     return np.pad(y, (0, n - len(y))) if len(y) < n else y
-
-
-def to_int16(wav: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(np.asarray(wav, dtype=np.float64) * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def _resample(wav: np.ndarray, src: int, dst: int) -> np.ndarray:
@@ -177,7 +174,7 @@ class LyraPeer:
 
     def encode_frame(self, frame: np.ndarray) -> bytes:
         """``FRAME`` int16 samples -> one packet (num_quantizers 4-bit indices, first in the high bits)."""
-        x = (np.asarray(frame, dtype=np.int16).astype(np.float32) / 32768.0).reshape(1, FRAME)
+        x = from_int16(np.asarray(frame, dtype=np.int16)).reshape(1, FRAME)
         self._encoder.set_tensor(self._enc_in, x)
         self._encoder.invoke()
         features = self._encoder.get_tensor(self._enc_out)
@@ -197,7 +194,7 @@ class LyraPeer:
         self._decoder.set_tensor(self._dec_in, features.astype(np.float32))
         self._decoder.invoke()
         y = self._decoder.get_tensor(self._dec_out).reshape(-1)
-        return np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)
+        return to_int16(y)
 
     def roundtrip(self, wav: np.ndarray) -> np.ndarray:
         """Encode then decode a whole signal with fresh state. The encoder drops a trailing
@@ -210,7 +207,7 @@ class LyraPeer:
             nbytes += len(packet)
             out.append(self.decode_packet(packet))
         self.last_payload_bytes = nbytes
-        y = np.concatenate(out).astype(np.float32) / 32768.0 if out else np.zeros(0, np.float32)
+        y = from_int16(np.concatenate(out)) if out else np.zeros(0, np.float32)
         return fit_length(y, len(wav))
 
 
@@ -238,7 +235,7 @@ class Codec2Peer:
             subprocess.run(["c2enc", self.mode, raw, bits], check=True, capture_output=True)
             subprocess.run(["c2dec", self.mode, bits, dec], check=True, capture_output=True)
             self.last_payload_bytes = os.path.getsize(bits)
-            y = np.fromfile(dec, dtype="<i2")[self.DELAY:].astype(np.float32) / 32768.0
+            y = from_int16(np.fromfile(dec, dtype="<i2")[self.DELAY:])
         return fit_length(_resample(y, self.RATE, SAMPLE_RATE), len(wav))
 
 
