@@ -21,7 +21,7 @@ from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatE
                      check_bitrate, check_bytes, check_sample_rate)
 from .audio import (BLOCK_SECONDS, Output, RawPCM, audio_format_for, check_not_empty, check_signal,
                     exact_length, in_blocks, mono_blocks, open_audio, open_binary, resample_blocks,
-                    to_float32, write_wav_blocks)
+                    to_float32, whole_frames, write_wav_blocks)
 from .engine import Engine, load_engine, shipped_engine
 from .clipping import CheckedFile, ClipCheck
 from .config import CodecConfig
@@ -144,18 +144,17 @@ def _header(model: Model, stream: EncoderStream, sample_rate: int, num_samples: 
 
 def code_blocks(stream: EncoderStream, blocks: Iterator[np.ndarray],
                 progress: Progress | None = None) -> Iterator[np.ndarray]:
-    """Codes ``[K, frames]`` of float blocks at the model's rate, block by block; the last
-    partial frame zero-padded."""
-    hop, carry = stream.model.hop, np.zeros(0, np.float32)
-    for block in blocks:
-        carry = np.concatenate([carry, block]) if len(carry) else block
-        whole = len(carry) - len(carry) % hop
-        yield stream.push(np.clip(carry[:whole], -1, 1))
-        carry = carry[whole:]
-        if progress:
-            progress(len(block))
-    if len(carry):
-        yield stream.push(np.pad(carry, (0, hop - len(carry))))
+    """Codes ``[K, frames]`` of float blocks at the model's rate, block by block (clipped to
+    [-1, 1]); the last partial frame zero-padded. ``progress`` is told each block's samples
+    once they are encoded."""
+    def counted(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        for block in blocks:
+            yield block
+            if progress:
+                progress(len(block))
+
+    for frames in whole_frames(counted(blocks), stream.model.hop):
+        yield stream.push(np.clip(frames, -1, 1))
 
 
 def encode_audio_to(out: BinaryIO, model: Model, f, num_codebooks: int,

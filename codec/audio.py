@@ -407,6 +407,22 @@ def in_blocks(x: np.ndarray, size: int) -> Iterator[np.ndarray]:
         yield x[i: i + size]
 
 
+def whole_frames(blocks: Iterator[np.ndarray], hop: int) -> Iterator[np.ndarray]:
+    """Blocks of any sizes -> the whole frames (``hop`` samples each) they hold: one piece of
+    whole frames per block (empty while a block only fills the frame in hand), the samples
+    past the last whole frame carried on to the next block, and at the end the last partial
+    frame zero-padded to a whole one. The one place a block stream is cut into frames (file
+    encoding in ``api.py``, the live sender in ``net/sender.py``)."""
+    carry = np.zeros(0, np.float32)
+    for block in blocks:
+        carry = np.concatenate([carry, block]) if len(carry) else block
+        whole = len(carry) - len(carry) % hop
+        yield carry[:whole]
+        carry = carry[whole:]
+    if len(carry):
+        yield np.pad(carry, (0, hop - len(carry)))
+
+
 def exact_length(blocks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
     """Trim or zero-pad a block stream to exactly ``n`` samples (resampling rounds up)."""
     for b in blocks:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..bitstream import output_samples_for
 from ..errors import ArgumentError, check_int, check_sample_rate
-from ..audio import RawPCM, exact_length, open_audio, read_blocks
+from ..audio import RawPCM, exact_length, open_audio, read_blocks, whole_frames
 from ..streaming import StreamEncoder, runtime_model
 from . import format_address
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
@@ -197,21 +197,18 @@ class Sender:
 
         Ctrl-C ends the input: the frames sent so far are followed by END (``stats.interrupted``).
         """
-        carry = np.zeros(0, np.float32)
-        try:
+        def counted(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
             for block in blocks:
                 self.stats.samples += len(block)
-                carry = np.concatenate([carry, block]) if len(carry) else block
-                whole = len(carry) - len(carry) % self.hop
-                for i in range(0, whole, self.hop):
-                    self.send_frame(carry[i: i + self.hop])
-                carry = carry[whole:]
-        except KeyboardInterrupt:  # send what was read in whole frames, then END
+                yield block
+
+        try:
+            for frames in whole_frames(counted(blocks), self.hop):
+                for i in range(0, len(frames), self.hop):
+                    self.send_frame(frames[i: i + self.hop])
+        except KeyboardInterrupt:  # END follows the frames sent; the rest is dropped
             self.stats.interrupted = True
             self.stats.samples = min(self.stats.samples, self.stats.frames * self.hop)
-            carry = carry[:0]
-        if len(carry):
-            self.send_frame(np.pad(carry, (0, self.hop - len(carry))))
         return self.finish()
 
 
