@@ -267,6 +267,7 @@ def build_parser(model: str | None = None) -> argparse.ArgumentParser:
         net_cli.add_commands(sub, argparse.Namespace(
             bitrate=bitrate_type(rates), default_bitrate=default, bitrate_help=bitrate_help,
             rate=rate_type(), number=number_type, sample_rate=config.sample_rate,
+            frame_s=config.hop / config.sample_rate,
             raw_options=add_raw_options))
     return p
 

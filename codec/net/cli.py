@@ -176,8 +176,10 @@ def _address(text: str) -> tuple[str, int]:
 
 def add_commands(sub, types) -> None:
     """Add ``send`` and ``receive`` to the ``codec`` command's subparsers; ``types`` holds the
-    argparse types and defaults that ``codec.__main__`` shares (bitrate, rate, number)."""
-    s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per frame (20 ms)",
+    argparse types and defaults that ``codec.__main__`` shares (bitrate, rate, number) and the
+    model's sample rate and frame duration (``frame_s``)."""
+    s = sub.add_parser("send", help="stream audio to a receiver over UDP, one packet per frame "
+                       f"({types.frame_s * 1000:g} ms)",
                        epilog="examples:\n  codec send speech.wav --to 127.0.0.1:5004\n"
                        "  arecord -f S16_LE -r 48000 | codec send - --to 192.168.1.20:5004\n"
                        "  arecord -t raw -f S16_LE -r 48000 | codec send - --raw s16le --rate "
@@ -208,7 +210,7 @@ def add_commands(sub, types) -> None:
                    "packets (default 60)")
     r.add_argument("--wait", type=types.number(0, None, "seconds"), default=30.0, metavar="S",
                    help="seconds to wait for the first packet (default 30)")
-    r.add_argument("--idle", type=types.number(0.02, None, "seconds"), default=IDLE_TIMEOUT,
+    r.add_argument("--idle", type=types.number(types.frame_s, None, "seconds"), default=IDLE_TIMEOUT,
                    metavar="S", help=f"stop this long after the last packet (default "
                    f"{IDLE_TIMEOUT:g} s)")
     r.add_argument("--play", action="store_true", help="play in real time through a jitter "

@@ -36,7 +36,7 @@ __all__ = ["DEFAULT_PORT", "IDLE_TIMEOUT", "JitterBuffer", "ReceiveStats", "Rece
            "ReceiverCore", "format_summary", "unwrap"]
 
 MAX_DATAGRAM = 2048   # packets are at most 145 bytes; longer datagrams arrive cut, hence junk
-MAX_JUMP = 1500       # frames (30 s): a packet further ahead of the playout point is junk
+MAX_JUMP_S = 30.0     # seconds: a packet further ahead of the playout point is junk
 END_GRACE = 0.2       # seconds file mode waits for stragglers after END
 MAX_DELAY = 0.3       # real-time mode: the deepest the jitter buffer grows (seconds)
 MAX_REFUSED = 16      # stream ids of refused streams remembered
@@ -63,6 +63,7 @@ class ReceiverCore:
         self.realtime, self.adaptive = realtime, adaptive
         self.hop, self.bits = model.hop, model.config.codebook_bits
         self.frame_s = model.hop / model.config.sample_rate
+        self.max_jump = round(MAX_JUMP_S * model.config.frame_rate)  # frames
         self.tag = model_tag_of(model.model_id)
         self.capacity, self.idle_timeout = capacity, idle_timeout
         self.delay = jitter_ms / 1000
@@ -170,7 +171,7 @@ class ReceiverCore:
     def _on_audio(self, pkt: AudioPacket, size: int, now: float) -> bool:
         buf, st = self.buffer, self.stats
         seq = unwrap(pkt.seq, buf.next)
-        if pkt.num_codebooks > self.model.config.num_codebooks or seq >= buf.next + MAX_JUMP:
+        if pkt.num_codebooks > self.model.config.num_codebooks or seq >= buf.next + self.max_jump:
             return False
         st.received += 1
         st.wire_bytes += size
@@ -198,7 +199,7 @@ class ReceiverCore:
 
     def _on_end(self, pkt: EndPacket, now: float) -> bool:
         end = unwrap(pkt.seq, self.buffer.next)
-        if end >= self.buffer.next + MAX_JUMP:
+        if end >= self.buffer.next + self.max_jump:
             return False
         if self.end_seq is None:
             self.end_seq, self.total_samples, self.end_time = end, pkt.total_samples, now
