@@ -17,7 +17,7 @@ All on one thread (ONNX Runtime sessions and ``torch.set_num_threads(1)``, TFLit
     of (a) through ``StreamEncoder`` / ``StreamDecoder``;
 (d) algorithmic latency: the 30 s streamed through StreamEncoder/StreamDecoder, output lag
     behind the input by cross-correlation of the waveforms and of their 1 ms envelopes (the
-    20 ms frame buffering comes on top).
+    frame buffering, one frame, comes on top).
 
     python scripts/benchmark.py --json out/bench.json            # full run
     python scripts/benchmark.py --skip-offline                   # (a), (c), (d) only
@@ -121,9 +121,13 @@ def streaming(model, speech: np.ndarray, rounds: int = 3, chunk: int = 25,
     ``kbps`` and Lyra v2 at its nearest rate. The systems take turns every ``chunk`` frames
     (0.5 s), each on its own stream, so a slow spell of this shared machine falls on all of them
     alike; medians over all frames."""
+    if model.hop != FRAME or model.config.sample_rate != SAMPLE_RATE:
+        sys.exit(f"the streaming benchmark times frames of {FRAME} samples at {SAMPLE_RATE} Hz "
+                 f"(Lyra's) in turns; this model's are {model.hop} at {model.config.sample_rate}")
     frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
     warmup = frames[: SAMPLE_RATE // FRAME]
-    results = {"frames": len(frames), "rounds": rounds, "kbps": kbps}
+    results = {"frames": len(frames), "rounds": rounds, "kbps": kbps,
+               "frame_ms": 1000 * FRAME / SAMPLE_RATE}
     systems = {name: (lambda m=m, b=b: codec_stream(m, b, kbps), frames)
                for name, (m, b) in codec_systems(model, candidates).items()}
     if LyraPeer.is_available():
@@ -194,10 +198,10 @@ def cpu_run(cmd: list[str]) -> dict:
 
 
 FIRST_FRAME = ("import numpy as np, codec; e = codec.StreamEncoder(bitrate=6); "
-               "d = codec.StreamDecoder(); d.decode(e.encode(np.zeros(320, np.float32)))")
+               "d = codec.StreamDecoder(); d.decode(e.encode(np.zeros(e.frame_size, np.float32)))")
 STREAM = ("import sys, numpy as np, soundfile as sf, codec; x, _ = sf.read(sys.argv[1], "
           "dtype='float32'); e = codec.StreamEncoder(bitrate=6); d = codec.StreamDecoder(); "
-          "[d.decode(e.encode(f)) for f in x[: len(x) // 320 * 320].reshape(-1, 320)]")
+          "n = e.frame_size; [d.decode(e.encode(f)) for f in x[: len(x) // n * n].reshape(-1, n)]")
 
 
 def startup(speech: np.ndarray, repeats: int = 3) -> dict:
@@ -256,7 +260,8 @@ def report(res: dict) -> str:
     s = res["streaming"]
     codecs = [n for n in s if n.startswith("This codec")]
     lyra = f", Lyra v2 at {s['lyra_kbps']:g}" if "lyra_kbps" in s else ""
-    out += [f"## Streaming, {s['kbps']:g} kbps{lyra}, one thread, {s['frames']} frames of 20 ms x "
+    out += [f"## Streaming, {s['kbps']:g} kbps{lyra}, one thread, {s['frames']} frames of "
+            f"{s['frame_ms']:g} ms x "
             f"{s['rounds']} rounds\n",
             "| system | encode median ms | encode p99 ms | decode median ms | decode p99 ms "
             "| enc+dec median ms | x real time |", "|---|---:|---:|---:|---:|---:|---:|"]
@@ -290,7 +295,8 @@ def report(res: dict) -> str:
             "| process | CPU s (user + sys) | wall s | peak RSS MiB |", "|---|---:|---:|---:|"]
     out += [f"| {k} | {v['cpu_s']:.2f} | {v['wall_s']:.2f} | {v['max_rss_mib']:.0f} |"
             for k, v in res["startup"].items()]
-    out += ["\n## Algorithmic latency (output lag by cross-correlation; + 20 ms frame buffering)\n",
+    out += ["\n## Algorithmic latency (output lag by cross-correlation; + "
+            f"{s['frame_ms']:g} ms frame buffering)\n",
             "| system | envelope lag samples (ms) | envelope correlation | waveform lag samples "
             "| waveform correlation |", "|---|---:|---:|---:|---:|"]
     for name, r in res["latency"].items():

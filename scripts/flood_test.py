@@ -34,7 +34,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 WEIGHTS_CONFIG = ROOT / "codec" / "weights" / "config.json"
-FRAME_S = 0.02
 PESQ_MIN = 3.5
 MAX_UDP = 65507  # the largest IPv4 UDP payload
 
@@ -46,16 +45,27 @@ KINDS = {"random": 0.30, "bitflip": 0.25, "other_stream": 0.20, "other_model": 0
          "oversized": 0.05}
 
 
+def shipped_config():
+    """The shipped model's ``CodecConfig``: ``codec send`` and ``codec receive`` run that model,
+    so its sample rate, hop and code width are the stream's."""
+    from codec.config import CodecConfig
+    return CodecConfig.from_dict(json.loads(WEIGHTS_CONFIG.read_text())["config"])
+
+
 class JunkMaker:
     """Junk datagrams for a receiver of the model ``model_id`` (8 bytes); deterministic per seed.
-    Stream ids are drawn afresh for each datagram, so no made-up stream is ever confirmed."""
+    Stream ids are drawn afresh for each datagram, so no made-up stream is ever confirmed.
+    ``bits``, ``rate`` and ``hop`` default to the shipped model's."""
 
-    def __init__(self, model_id: bytes, seed: int = 0, bits: int = 10, rate: int = 16000,
-                 hop: int = 320):
+    def __init__(self, model_id: bytes, seed: int = 0, bits: int | None = None,
+                 rate: int | None = None, hop: int | None = None):
         from codec.net.packet import model_tag_of
+        shipped = shipped_config() if None in (bits, rate, hop) else None
         self.rng = random.Random(seed)
-        self.model_id, self.tag, self.bits = model_id, model_tag_of(model_id), bits
-        self.rate, self.hop = rate, hop
+        self.model_id, self.tag = model_id, model_tag_of(model_id)
+        self.bits = shipped.codebook_bits if bits is None else bits
+        self.rate = shipped.sample_rate if rate is None else rate
+        self.hop = shipped.hop if hop is None else hop
         self._big = self.rng.randbytes(MAX_UDP)
         self._kinds, self._weights = list(KINDS), list(KINDS.values())
 
@@ -206,17 +216,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def load_input(paths: list[Path], seconds: float):
-    """16 kHz mono int16 speech: the files (default samples/*.flac) concatenated, repeated up to
-    ``seconds``."""
+def load_input(paths: list[Path], seconds: float, rate: int):
+    """Mono int16 speech at ``rate``: the files (default samples/*.flac) concatenated, repeated
+    up to ``seconds``."""
     import numpy as np
     from codec.audio import open_audio, read_blocks
     from codec.audio import list_audio_files
     paths = paths or list_audio_files(SAMPLES, recursive=False)
     if not paths:
         sys.exit("no input: give speech files (samples/*.flac is missing)")
-    x = np.concatenate([np.concatenate(list(read_blocks(open_audio(p), 16000))) for p in paths])
-    x = np.tile(x, int(np.ceil(seconds * 16000 / len(x))))[: int(seconds * 16000)]
+    x = np.concatenate([np.concatenate(list(read_blocks(open_audio(p), rate))) for p in paths])
+    x = np.tile(x, int(np.ceil(seconds * rate / len(x))))[: int(seconds * rate)]
     return (np.clip(x, -1, 1) * 32767).round().astype("<i2")
 
 
@@ -245,8 +255,9 @@ def summary_numbers(text: str) -> dict[str, int]:
 def call(args, pcm, out: Path) -> dict:
     """Run the receiver(s), the paced sender and the flooder; return what was measured."""
     port, model_id = free_port(), json.loads(WEIGHTS_CONFIG.read_text())["model_id"]
+    rate = shipped_config().sample_rate
     deadline = time.monotonic() + 90 + args.seconds + args.packets / args.rate
-    print(f"flood test on 127.0.0.1:{port}: {len(pcm) / 16000:.1f} s of speech at "
+    print(f"flood test on 127.0.0.1:{port}: {len(pcm) / rate:.1f} s of speech at "
           f"{args.bitrate:g} kbps, {args.packets} junk datagrams at {args.rate:g}/s"
           f"{', receiver restarted mid-call' if args.restart else ''}; files in {out}", flush=True)
     m: dict = {"rx2": None}
@@ -308,20 +319,22 @@ def report(args, pcm, out: Path, m: dict) -> int:
     torch.set_num_threads(1)
     import codec
     from codec.evaluation.metrics import wb_pesq
+    from codec.audio import from_int16
     model = codec.load_model()
-    x = pcm.astype(np.float32) / 32768
-    reference = codec.decompress(codec.compress(x, 16000, args.bitrate, model=model), model=model)[0]
+    rate, hop = model.config.sample_rate, model.hop
+    x = from_int16(pcm)
+    reference = codec.decompress(codec.compress(x, rate, args.bitrate, model=model), model=model)[0]
     rx, rx2, fl, final = m["rx"], m["rx2"], m["flood"], m["rx2"] or m["rx"]
     nums = summary_numbers(final.text())
     path = out / ("received_after_restart.wav" if rx2 else "received.wav")
     received = sf.read(path, dtype="float32")[0] if path.exists() else np.zeros(0)
-    first = (len(pcm) - len(received)) // 320 if rx2 else 0  # the frame its output starts at
-    pesq = wb_pesq(reference[first * 320:], received) if len(received) else None
+    first = (len(pcm) - len(received)) // hop if rx2 else 0  # the frame its output starts at
+    pesq = wb_pesq(reference[first * hop:], received, rate) if len(received) else None
 
     rows = [("flood", f"{fl['sent']} datagrams sent in {fl['seconds']:.1f} s "
              f"({fl['sent'] / max(fl['seconds'], 1e-9):.0f}/s), {fl['failed']} failed sends; "
              + ", ".join(f"{k} {v}" for k, v in fl["kinds"].items())),
-            ("stream", f"{len(pcm) / 16000:.2f} s, {m['audio_sent']} audio packets sent by "
+            ("stream", f"{len(pcm) / rate:.2f} s, {m['audio_sent']} audio packets sent by "
              f"`codec send` (paced, {m['send_s']} s)"),
             ("kernel", f"UDP receive-buffer drops {m['drops']}, datagrams to a closed port "
              f"{m['noports']}")]
@@ -342,10 +355,11 @@ def report(args, pcm, out: Path, m: dict) -> int:
                    ("whole stream written", len(received) == len(pcm),
                     f"{len(received)} of {len(pcm)} samples")]
     else:
-        at = (m["t_listen2"] - m["t_first"]) / FRAME_S if m["t_first"] else float("nan")
+        frame_s = hop / rate
+        at = (m["t_listen2"] - m["t_first"]) / frame_s if m["t_first"] else float("nan")
         checks.append(("restarted receiver resumed on the next packets", -1 <= first - at <= 5,
                        f"killed at {m['t_kill'] - m['t_go']:.1f} s; new one listening at frame "
-                       f"{at:.1f}, output starts at frame {first} ({(first - at) * 20:+.0f} ms)"))
+                       f"{at:.1f}, output starts at frame {first} ({(first - at) * frame_s * 1000:+.0f} ms)"))
         flood_end = m["t_go"] + fl["seconds"]
         checks.append(("the flood was still on when the new receiver started listening",
                        m["t_listen2"] < flood_end, f"for {flood_end - m['t_listen2']:.1f} s "
@@ -396,8 +410,9 @@ def main() -> None:
     import soundfile as sf
     out = args.out or Path(tempfile.mkdtemp(prefix="flood_test_"))
     out.mkdir(parents=True, exist_ok=True)
-    pcm = load_input(args.input, args.seconds)
-    sf.write(out / "input.wav", pcm, 16000, "PCM_16")
+    rate = shipped_config().sample_rate
+    pcm = load_input(args.input, args.seconds, rate)
+    sf.write(out / "input.wav", pcm, rate, "PCM_16")
     sys.exit(report(args, pcm, out, call(args, pcm, out)))
 
 

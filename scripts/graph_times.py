@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Per-frame time of models' live graphs (one 20 ms frame per call, one thread), side by side.
+"""Per-frame time of models' live graphs (one frame per call, one thread), side by side.
 
 Each argument is a saved model folder, optionally with config changes after a colon
 (``DIR:encoder_blocks=2,decoder_blocks=3,int8=true``: that shape, with the folder's weights

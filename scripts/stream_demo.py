@@ -1,6 +1,6 @@
 """Live-streaming demo on loopback: a sender and a receiver process, with a simulated network.
 
-The sender paces one packet per 20 ms as a live source would (and can drop a fraction of the
+The sender paces one packet per frame (the model's hop) as a live source would (and can drop a fraction of the
 audio packets); a relay thread in this process delays each packet by ``--delay-ms`` plus a
 random ``0..--jitter-ms`` and holds a ``--reorder`` fraction back two to three frames more; the
 receiver plays out in real time through its jitter buffer (``--buffer-ms``, adaptive) and
@@ -105,7 +105,7 @@ def receiver_main(conn, model_dir, out_path, buffer_ms) -> None:
 
     rx = Receiver(model, ("127.0.0.1", 0), realtime=True, jitter_ms=buffer_ms, wait=60,
                   progress=progress, record_times=True)
-    conn.send(rx.address)
+    conn.send((rx.address, model.config.sample_rate, model.hop))  # the stream's geometry
     stats = rx.run(out_path, force=True)
     conn.send((stats, rx.frame_times))
 
@@ -120,11 +120,13 @@ def sender_main(conn, model_dir, src, dest, bitrate, loss, seed) -> None:
 
 class Relay(threading.Thread):
     """A UDP relay on 127.0.0.1 that delays each datagram by ``delay + uniform(0, jitter)``
-    seconds, and a ``reorder`` fraction of them by two to three frames more."""
+    seconds, and a ``reorder`` fraction of them by two to three frames (``frame_s``) more."""
 
-    def __init__(self, dest, delay: float, jitter: float, reorder: float, seed: int):
+    def __init__(self, dest, delay: float, jitter: float, reorder: float, seed: int,
+                 frame_s: float):
         super().__init__(daemon=True)
         self.dest, self.delay, self.jitter, self.reorder = dest, delay, jitter, reorder
+        self.frame_s = frame_s
         self.rng = random.Random(seed)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -146,7 +148,7 @@ class Relay(threading.Thread):
                 continue
             d = self.delay + self.rng.uniform(0, self.jitter)
             if self.rng.random() < self.reorder:
-                d += self.rng.uniform(0.04, 0.06)
+                d += self.rng.uniform(2, 3) * self.frame_s
             heapq.heappush(queue, (time.monotonic() + d, n, data))
             n += 1
 
@@ -168,14 +170,8 @@ def main() -> None:
 
     from codec.audio import open_audio, read_blocks
     src = args.input or default_input()
-    with open_audio(src) as f:
-        sent = np.concatenate(list(read_blocks(f, 16000)))[: int(args.seconds * 16000)]
     out = args.out or Path(tempfile.mkdtemp(prefix="stream_demo_"))
     out.mkdir(parents=True, exist_ok=True)
-    sf.write(out / "sent.wav", sent, 16000, "PCM_16")
-    print(f"streaming {len(sent) / 16000:.1f} s of {src} at {args.bitrate:g} kbps: loss "
-          f"{args.loss:g}, delay {args.delay_ms:g} ms + jitter 0-{args.jitter_ms:g} ms, reorder "
-          f"{args.reorder:g}, receiver buffer {args.buffer_ms:g} ms")
 
     ctx = mp.get_context("spawn")
     rx_conn, rx_child = ctx.Pipe()
@@ -184,8 +180,20 @@ def main() -> None:
                                          str(out / "received.wav"), args.buffer_ms))
     children = [rx]
     rx.start()
-    relay = Relay(tuple(expect(rx_conn, rx, "receiver", children)), args.delay_ms / 1000,
-                  args.jitter_ms / 1000, args.reorder, args.seed)
+    # the receiver has loaded the model: its rate and hop are the stream's
+    address, rate, hop = expect(rx_conn, rx, "receiver", children)
+    try:
+        with open_audio(src) as f:
+            sent = np.concatenate(list(read_blocks(f, rate)))[: int(args.seconds * rate)]
+        sf.write(out / "sent.wav", sent, rate, "PCM_16")
+    except BaseException as e:  # the receiver waits for a stream that will not come
+        stop(children, f"cannot read {src}: {e}")
+    print(f"streaming {len(sent) / rate:.1f} s of {src} at {args.bitrate:g} kbps: loss "
+          f"{args.loss:g}, delay {args.delay_ms:g} ms + jitter 0-{args.jitter_ms:g} ms, reorder "
+          f"{args.reorder:g}, receiver buffer {args.buffer_ms:g} ms")
+    frame_s = hop / rate
+    relay = Relay(tuple(address), args.delay_ms / 1000, args.jitter_ms / 1000, args.reorder,
+                  args.seed, frame_s)
     relay.start()
     tx = ctx.Process(target=child, args=("sender_main", tx_child, args.model, str(out / "sent.wav"),
                                          relay.address, args.bitrate, args.loss, args.seed))
@@ -204,16 +212,16 @@ def main() -> None:
           f"{send_stats['dropped']} dropped (simulated loss)")
     print(format_summary(stats))
     start = send_stats["capture_start"]
-    lat = np.array([t - (start + seq * 0.02) for seq, t in frame_times]) * 1000
+    lat = np.array([t - (start + seq * frame_s) for seq, t in frame_times]) * 1000
     if len(lat):
         print(f"mouth-to-ear latency: mean {lat.mean():.1f} ms, min {lat.min():.1f}, max "
               f"{lat.max():.1f} (capture to sound card, without the card's own buffer)")
 
-    print_scores(sent, out / "received.wav", args)
+    print_scores(sent, rate, out / "received.wav", args)
     print(f"audio in {out}")
 
 
-def print_scores(sent: np.ndarray, received_path: Path, args) -> None:
+def print_scores(sent: np.ndarray, rate: int, received_path: Path, args) -> None:
     """WB-PESQ of the received audio and of the codec alone; left out, with a note, where
     the eval extra (pesq, and torch for the metrics module) is not installed."""
     try:
@@ -224,8 +232,8 @@ def print_scores(sent: np.ndarray, received_path: Path, args) -> None:
     from codec.api import compress, decompress
     received = sf.read(received_path, dtype="float32")[0]
     model = _load(args.model)
-    codec_only = decompress(compress(sent, 16000, args.bitrate, model), model)[0]
-    scores = wb_pesq(sent, received), wb_pesq(sent, codec_only)
+    codec_only = decompress(compress(sent, rate, args.bitrate, model), model)[0]
+    scores = wb_pesq(sent, received, rate), wb_pesq(sent, codec_only, rate)
     if scores[0] is None:
         print("WB-PESQ: left out (pesq is not installed: pip install 'codec[eval]')")
     else:
