@@ -267,8 +267,8 @@ def call(args, pcm, out: Path) -> dict:
         procs.append(rx)
         rx.wait_line("listening on", 120)
         m["tx"] = tx = Proc([sys.executable, "-m", "codec", "send", "-", "--to",
-                             f"127.0.0.1:{port}", "--bitrate", str(args.bitrate)],
-                            stdin=subprocess.PIPE)
+                             f"127.0.0.1:{port}", "--bitrate", str(args.bitrate),
+                             "--raw", "s16le", "--rate", str(rate)], stdin=subprocess.PIPE)
         fl = Proc([sys.executable, __file__, "--flooder", f"127.0.0.1:{port}", "--packets",
                    str(args.packets), "--rate", str(args.rate), "--seed", str(args.seed),
                    "--model-id", model_id], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
