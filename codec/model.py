@@ -48,6 +48,18 @@ class Codec(nn.Module):
     def hop(self) -> int:
         return self.config.hop
 
+    def runtime_engine(self):
+        """This model's graphs on ONNX Runtime (``nn/onnx_runtime.py``): what its streams run
+        by default, shared by them while the weights stay."""
+        from .nn.onnx_runtime import engine_for
+        return engine_for(self)
+
+    def eager_streams(self) -> tuple[type, type]:
+        """The per-stream encoder and decoder classes that run these torch modules' ``step``
+        (``nn/eager.py``, ``backend="eager"``)."""
+        from .nn.eager import EagerDecoder, EagerEncoder
+        return EagerEncoder, EagerDecoder
+
     @property
     def delay(self) -> int:
         """Samples by which the decoder's output lags the input (its synthesis delay)."""

@@ -65,12 +65,10 @@ def _engines(model, backend: str):
     """The per-stream encoder and decoder classes for ``model`` on ``backend``, and the engine
     (or the ``Codec`` itself for ``eager``) they are built on."""
     if resolve_backend(backend, model) == "eager":
-        from .nn.eager import EagerDecoder, EagerEncoder
-        return EagerEncoder, EagerDecoder, model
+        return (*model.eager_streams(), model)
     if isinstance(model, Engine):
         return EngineEncoder, EngineDecoder, model
-    from .nn.onnx_runtime import engine_for
-    return EngineEncoder, EngineDecoder, engine_for(model)
+    return EngineEncoder, EngineDecoder, model.runtime_engine()  # a Codec's own
 
 
 class EncoderStream:

@@ -96,3 +96,24 @@ def test_no_import_loops():
     if cycle:
         steps = [f"{a} -> {b} (line {graph[a][b]})" for a, b in zip(cycle, cycle[1:])]
         raise AssertionError("import loop in codec: " + ", ".join(steps))
+
+
+TORCH_SIDE = ("codec.model", "codec.quantize", "codec.nn", "codec.train", "codec.evaluation")
+# the public API's load_model() is where a caller asks for the torch model by name
+UPWARD_ALLOWED = {("codec.api", "codec.model")}
+
+
+def on_torch_side(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in TORCH_SIDE)
+
+
+def test_the_runtime_imports_nothing_of_the_torch_model():
+    """The runtime (numpy + ONNX Runtime) reaches a torch ``Codec`` only through the Codec's own
+    methods (``runtime_engine``, ``eager_streams``), never by importing the torch side, lazily
+    or not; only ``api.load_model`` imports ``codec.model``."""
+    graph = import_graph()
+    upward = [f"{m} -> {n} (line {line})" for m, edges in sorted(graph.items())
+              if not on_torch_side(m)
+              for n, line in sorted(edges.items())
+              if on_torch_side(n) and (m, n) not in UPWARD_ALLOWED]
+    assert not upward, "the runtime imports the torch side: " + ", ".join(upward)
