@@ -220,14 +220,13 @@ def load_input(paths: list[Path], seconds: float, rate: int):
     """Mono int16 speech at ``rate``: the files (default samples/*.flac) concatenated, repeated
     up to ``seconds``."""
     import numpy as np
-    from codec.audio import open_audio, read_blocks
-    from codec.audio import list_audio_files
+    from codec.audio import list_audio_files, open_audio, read_blocks, to_int16
     paths = paths or list_audio_files(SAMPLES, recursive=False)
     if not paths:
         sys.exit("no input: give speech files (samples/*.flac is missing)")
     x = np.concatenate([np.concatenate(list(read_blocks(open_audio(p), rate))) for p in paths])
     x = np.tile(x, int(np.ceil(seconds * rate / len(x))))[: int(seconds * rate)]
-    return (np.clip(x, -1, 1) * 32767).round().astype("<i2")
+    return to_int16(x).astype("<i2")
 
 
 def receiver(out: Path, port: int) -> Proc:
