@@ -79,7 +79,7 @@ def test_file_round_trip_with_another_geometry(other_model, tmp_path):
     api.decode_file(tmp_path / "x.cdc", tmp_path / "out.wav", model=other_model)
     out, out_rate = sf.read(tmp_path / "out.wav", dtype="float32")
     assert out_rate == rate and len(out) == n_out
-    mem, mem_rate = api.decompress(result.data, model=other_model)
+    mem, mem_rate = api.decompress((tmp_path / "x.cdc").read_bytes(), model=other_model)
     assert mem_rate == rate and np.abs(mem - out).max() <= 1 / 32768 + 1e-6
     api.decode_file(tmp_path / "x.cdc", tmp_path / "orig.wav", rate="original", model=other_model)
     assert sf.info(tmp_path / "orig.wav").frames == len(wav)
