@@ -21,7 +21,7 @@ from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatE
                      check_bitrate, check_bytes, check_sample_rate)
 from .audio import (BLOCK_SECONDS, Output, RawPCM, audio_format_for, check_not_empty, check_signal,
                     exact_length, in_blocks, mono_blocks, open_audio, open_binary, resample_blocks,
-                    to_float32, whole_frames, write_wav_blocks)
+                    to_float32, whole_frames, write_audio_blocks)
 from .engine import Engine, load_engine, shipped_engine
 from .clipping import CheckedFile, ClipCheck
 from .config import CodecConfig
@@ -452,7 +452,7 @@ def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
         if progress:
             blocks = _tap(blocks, progress)
         with output.open() as f:
-            write_wav_blocks(f, blocks, out_rate, fmt)
+            write_audio_blocks(f, blocks, out_rate, fmt)
     return header
 
 

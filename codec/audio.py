@@ -591,15 +591,8 @@ class Output:
             raise
 
 
-@contextmanager
-def atomic_output(dest: str | Path, force: bool = False, inputs=()) -> Iterator[BinaryIO]:
-    """``Output(dest, force, inputs).open()``: checked, then written all at once."""
-    with Output(dest, force, inputs).open() as f:
-        yield f
-
-
-def write_wav_blocks(f: BinaryIO, blocks: Iterator[np.ndarray], sample_rate: int,
-                     fmt: tuple[str, str] = AUDIO_FORMATS[".wav"]) -> int:
+def write_audio_blocks(f: BinaryIO, blocks: Iterator[np.ndarray], sample_rate: int,
+                       fmt: tuple[str, str] = AUDIO_FORMATS[".wav"]) -> int:
     """Write float blocks, clipped to [-1, 1], as ``fmt`` (16-bit PCM WAV unless told);
     returns the samples written."""
     n = 0

@@ -392,7 +392,7 @@ def test_a_signal_while_receive_writes_keeps_the_file(net_model, stream, tmp_pat
     from codec.signals import Terminated, handled
     _, start, audio, _, _ = stream
     rx = Receiver(net_model, ("127.0.0.1", 0), wait=10, idle_timeout=60)
-    real = receiver_module.write_wav_blocks
+    real = receiver_module.write_audio_blocks
 
     class SignalInWrite:
         def __init__(self, f):
@@ -407,7 +407,7 @@ def test_a_signal_while_receive_writes_keeps_the_file(net_model, stream, tmp_pat
         def __getattr__(self, name):
             return getattr(self.f, name)
 
-    monkeypatch.setattr(receiver_module, "write_wav_blocks",
+    monkeypatch.setattr(receiver_module, "write_audio_blocks",
                         lambda f, *a, **k: real(SignalInWrite(f), *a, **k))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         for data in [start] + audio[:30]:

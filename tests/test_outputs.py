@@ -187,7 +187,7 @@ def test_interrupted_encode_and_decode_remove_partial_output(files, capsys, monk
     def partial(f, blocks, rate, *fmt):
         f.write(b"RIFF partial")
         raise KeyboardInterrupt
-    monkeypatch.setattr(api, "write_wav_blocks", partial)
+    monkeypatch.setattr(api, "write_audio_blocks", partial)
     rc, err = run(["decode", "m.cdc", "x.wav"], capsys)
     assert rc == 130 and sorted(os.listdir()) == ["m.cdc", "m.wav"]
 
@@ -232,7 +232,7 @@ def test_a_signal_inside_soundfiles_write_callback_exits_with_its_status(
     signal prints and nothing else, and leaves no output."""
     import signal
     from codec import api as api_module
-    real = api_module.write_wav_blocks
+    real = api_module.write_audio_blocks
 
     class SignalOnSecondWrite:
         def __init__(self, f):
@@ -247,7 +247,7 @@ def test_a_signal_inside_soundfiles_write_callback_exits_with_its_status(
         def __getattr__(self, name):
             return getattr(self.f, name)
 
-    monkeypatch.setattr(api_module, "write_wav_blocks",
+    monkeypatch.setattr(api_module, "write_audio_blocks",
                         lambda f, *a, **k: real(SignalOnSecondWrite(f), *a, **k))
     hook = sys.unraisablehook
     try:

@@ -110,7 +110,7 @@ def test_interrupted_decode_leaves_no_partial_file(tmp_path, tiny_model, monkeyp
     def broken(f, blocks, rate, *fmt):
         f.write(b"RIFF partial")
         raise KeyboardInterrupt
-    monkeypatch.setattr(api_module, "write_wav_blocks", broken)
+    monkeypatch.setattr(api_module, "write_audio_blocks", broken)
     with pytest.raises(KeyboardInterrupt):
         api.decode_file(tmp_path / "x.cdc", tmp_path / "out.wav", model=tiny_model)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "x.cdc"]

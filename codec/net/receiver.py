@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..audio import Output, audio_format_for, write_wav_blocks
+from ..audio import Output, audio_format_for, write_audio_blocks
 from ..errors import FormatError
 from ..signals import STOPS, caught, deferred
 from ..streaming import StreamDecoder, runtime_model
@@ -362,7 +362,7 @@ class Receiver:
         try:
             fmt = fmt or audio_format_for(path)
             with Output(path, force).open() as f:
-                write_wav_blocks(f, self.frames(), self.core.model.config.sample_rate, fmt)
+                write_audio_blocks(f, self.frames(), self.core.model.config.sample_rate, fmt)
         finally:
             self.close()
         return self.core.stats

@@ -34,7 +34,7 @@ class EagerEncoder:
                          np.zeros((1, 1, self.model.hop), np.float32))
 
     @torch.inference_mode()
-    def codes(self, wav: np.ndarray, num_codebooks: int, live: bool = False) -> np.ndarray:
+    def codes(self, wav: np.ndarray, num_codebooks: int) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)).view(1, 1, -1)
         z = self.model.encoder.step(x, self.state)
         levels, beam = self.model.config.search_for(num_codebooks)
@@ -52,7 +52,7 @@ class EagerDecoder:
         return EagerLive(lambda x: self.samples(x)[None, None], np.zeros((num_codebooks, 1), np.int64))
 
     @torch.inference_mode()
-    def samples(self, codes: np.ndarray, live: bool = False) -> np.ndarray:
+    def samples(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes, np.int64)
         z = self.model.quantizer.decode(torch.from_numpy(codes)[None])
         wav = self.model.decoder.step(z, self.state)[0, 0]
