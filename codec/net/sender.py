@@ -133,13 +133,13 @@ class Sender:
     def _error(self, e: OSError) -> OSError:
         return OSError(e.errno, f"cannot send to {format_address(self.dest)}: {e.strerror or e}")
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, data: bytes, count_refusal: bool = True) -> None:
         for _ in range(2):  # a send that reports an earlier datagram's ICMP error sent nothing
             try:
                 self.sock.send(data)
                 break
             except ConnectionRefusedError:  # port unreachable: nothing listened (then)
-                self.stats.refused += 1
+                self.stats.refused += int(count_refusal)
             except OSError as e:
                 raise self._error(e) from None
         self.stats.bytes += len(data)
@@ -182,7 +182,9 @@ class Sender:
         for i in range(REPEATS):
             if i and self.pace:
                 time.sleep(self.frame_s)
-            self._send(end)
+            # a receiver may close once the first END is in: the repeats' port-unreachable
+            # reports are expected, not a sign that nothing listened
+            self._send(end, count_refusal=not i)
             self.stats.control += 1
         return self.stats
 
