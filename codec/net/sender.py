@@ -27,6 +27,7 @@ from ..streaming import StreamEncoder, runtime_model
 from . import format_address
 from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
 REPEATS = 3  # START and END are each sent this many times
+IP_UDP_HEADER = {socket.AF_INET: 28, socket.AF_INET6: 48}  # bytes per datagram
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -55,7 +56,7 @@ class SendStats:
     refused: int = 0       # ICMP port-unreachable reports: nothing listened on the port then
 
     control: int = 0       # START and END packets sent
-    ip_header: int = 28    # bytes of IP and UDP header per datagram (48 over IPv6)
+    ip_header: int = IP_UDP_HEADER[socket.AF_INET]  # bytes of IP and UDP header per datagram
 
     @property
     def audio_kbps(self) -> float:
@@ -107,7 +108,7 @@ class Sender:
         family, _, _, _, self.dest = (ipv4 or found)[0]
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.stats = SendStats(self.stream_id, self.frame_s,
-                               ip_header=48 if family == socket.AF_INET6 else 28)
+                               ip_header=IP_UDP_HEADER[family])
         try:  # connected: the kernel reports ICMP port unreachable (SendStats.refused)
             self.sock.connect(self.dest)
         except OSError as e:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.nn import functional as F
 
 from .spectral import SpectralDecoder
 
