@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Issue 26, the third session of 2026-12-07: the main line (checkpoints/spec23L6) on the fast
+# recipe (batch 32 x 1 s, no discriminator, compiled compressed loss, EMA), and the data A/Bs
+# warm-started from the same weights, compared with the main line at equal CPU-minutes.
+# lr 3e-4, as the rounds that made spec23L6. One thread each, from a `git archive` snapshot with the clone's venv:
+#   experiments/rounds_2026-12-07b.sh ARM [RUNS-FOLDER]
+#   main:   60 CPU-minutes, today's data and augmentation (the control of both A/Bs, and a
+#           round of the main line)
+#   lpcnet: 60 CPU-minutes, --augment lpcnet (random 2nd-order filter, polarity, noise)
+#   extra:  60 CPU-minutes, train.tsv plus train_extra.tsv (the held-out speakers of both
+#           manifests stay out of training; selection stays on train.tsv's held-out speakers)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARM=${1:?usage: $0 main|lpcnet|extra [RUNS-FOLDER]}
+RUNS=${2:-runs}
+export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 PYTHONPATH=$PWD
+SHARED=$(cd .. && pwd)/shared/data
+COMMON=(--threads 1 --data "$SHARED/train.tsv" --batch-size 32 --valid-items 24
+        --recon-loss compressed --cspec-weighting erb --cmag-weight 1 --cplx-weight 1
+        --ema 0.999 --adv-weight 0 --compile --ae-warmup 0 --lr 3e-4 --steps 1000000 --eval-every 200
+        --init-from checkpoints/spec23L6)
+case "$ARM" in
+    main) EXTRA=(--cpu-minutes 60) ;;
+    lpcnet) EXTRA=(--cpu-minutes 60 --augment lpcnet) ;;
+    extra) EXTRA=(--cpu-minutes 60 --extra-data "$SHARED/train_extra.tsv") ;;
+    *) echo "unknown arm $ARM" >&2; exit 2 ;;
+esac
+exec .venv/bin/python scripts/train.py --run-dir "$RUNS/$ARM" --recipe none "${COMMON[@]}" \
+    "${EXTRA[@]}"
