@@ -25,7 +25,7 @@ from tqdm import tqdm
 from codec.model import CodecConfig, load_model
 from codec.signals import INTERRUPTED, STOPS, TERMINATED, handled
 from codec.store import RECIPE_FILE, WEIGHTS_DIR, shipped_architecture
-from codec.train.data import SpeechCorpus, list_utterances, split_by_speaker
+from codec.train.data import SpeechCorpus, list_utterances, split_sources
 from codec.train.loop import TrainConfig, Trainer
 from codec.train.recipe import read_recipe
 
@@ -56,6 +56,9 @@ def parser(description: str = __doc__) -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(ROOT.parent / "shared/data/train.tsv"),
                    help="a .tsv manifest or a folder of audio files (never the eval set)")
+    p.add_argument("--extra-data", nargs="+", default=[], metavar="SOURCE",
+                   help="more manifests or folders to train on; their held-out speakers (the "
+                        "same split) stay out, and the model is still selected on --data's")
     p.add_argument("--run-dir", required=True, help="run directory (checkpoints, logs, best/)")
     p.add_argument("--holdout", type=float, default=0.05, help="fraction of speakers held out")
     p.add_argument("--init-from", help="start from a saved model directory")
@@ -120,7 +123,8 @@ def main() -> None:
             args.device = f"cuda:{local_rank}"
         dist.init_process_group("nccl" if args.device.startswith("cuda") else "gloo")
 
-    train_utts, valid_utts = split_by_speaker(list_utterances(args.data), args.holdout)
+    train_utts, valid_utts = split_sources(
+        list_utterances(args.data), [list_utterances(e) for e in args.extra_data], args.holdout)
     if not train_utts:
         p.error(f"no training files left in {args.data} after holding out {args.holdout:.0%} "
                 "of the speakers")

@@ -10,7 +10,8 @@ import soundfile as sf
 import torch
 
 from codec.model import build_codec, load_model
-from codec.train.data import Augment, SpeechCorpus, list_utterances, split_by_speaker
+from codec.train.data import (Augment, SpeechCorpus, list_utterances, split_by_speaker,
+                              split_sources)
 from codec.train.loop import TrainConfig, Trainer, bitrate_picks
 
 from conftest import SHARED, TINY, needs_shared, speech_like
@@ -68,6 +69,18 @@ def test_split_is_by_speaker_and_stable(tmp_path):
     a, b = split_by_speaker(utts, 0.5)
     assert {u.speaker for u in a}.isdisjoint({u.speaker for u in b})
     assert split_by_speaker(utts, 0.5) == (a, b)
+
+
+def test_extra_sources_add_training_files_only(tmp_path):
+    main = make_corpus(tmp_path / "main", 12)
+    extra = make_corpus(tmp_path / "extra", 12)
+    for u in extra:
+        u.speaker = "extra-" + u.speaker
+    train, held = split_sources(main, [extra], 0.5)
+    extra_train, extra_held = split_by_speaker(extra, 0.5)
+    assert held == split_by_speaker(main, 0.5)[1]  # selection is on the main source alone
+    assert train == split_by_speaker(main, 0.5)[0] + extra_train
+    assert extra_held and not set(map(id, extra_held)) & set(map(id, train))
 
 
 def test_a_few_steps_resume_and_export(tmp_path):

@@ -44,6 +44,17 @@ def split_by_speaker(utts: list[Utterance], holdout: float) -> tuple[list, list]
     return [u for u in utts if not held(u)], [u for u in utts if held(u)]
 
 
+def split_sources(main: list[Utterance], extras: list[list[Utterance]],
+                  holdout: float) -> tuple[list, list]:
+    """Training and held-out files of ``main``, the training files of each of ``extras`` added:
+    their held-out speakers stay out of training too, and the held-out set (which selects the
+    model) stays ``main``'s alone, so that runs with and without the extras compare."""
+    train, held = split_by_speaker(main, holdout)
+    for extra in extras:
+        train += split_by_speaker(extra, holdout)[0]
+    return train, held
+
+
 def round_robin(utts: list[Utterance]) -> list[Utterance]:
     """Every speaker's first utterance (by path), then every speaker's second, ...: speakers
     sorted by name, so the order is stable."""
