@@ -1,4 +1,5 @@
-"""The ``codec`` command line: a thin layer over ``codec.api`` (and ``codec.net`` for streams).
+"""The ``codec`` command line: a thin layer over ``codec.runtime.api`` (and ``codec.net`` for
+streams).
 
 Exit codes: 0 success, 1 error (one line on stderr, no output file left behind), 2 usage
 (argparse's usage line and one error line), 130 interrupted (Ctrl-C; partial output removed,
@@ -13,7 +14,7 @@ import math
 import sys
 
 from .errors import MAX_RATE, MIN_RATE, format_bitrates
-from .signals import INTERRUPTED, handled
+from .runtime.signals import INTERRUPTED, handled
 from .version import FILE_VERSION, __version__
 
 LONG_INPUT_S = 30.0  # show a progress bar (on a terminal) for inputs longer than this
@@ -61,13 +62,13 @@ class _Bar:
 
 def engine(args):
     """``--model DIR``'s engine (its graphs on ONNX Runtime), or None for the shipped model."""
-    from .engine import load_engine
+    from .runtime.engine import load_engine
     return load_engine(args.model) if args.model else None
 
 
 def cmd_encode(args) -> None:
-    from .api import encode_file
-    from .audio import RawPCM, conversion_note
+    from .runtime.api import encode_file
+    from .runtime.audio import RawPCM, conversion_note
     bar = _Bar()
 
     def on_open(f) -> None:
@@ -85,7 +86,7 @@ def cmd_encode(args) -> None:
 
 
 def cmd_decode(args) -> None:
-    from .api import decode_file
+    from .runtime.api import decode_file
     bar = _Bar()
 
     def on_open(header) -> None:
@@ -100,8 +101,8 @@ def cmd_decode(args) -> None:
 
 
 def cmd_info(args) -> None:
-    from .api import open_bitstream
-    from . import bitstream
+    from .runtime.api import open_bitstream
+    from .formats import bitstream
     # the header first, then sizes and CRC read in blocks: memory and time do not depend on
     # what the input is (the geometry is --model's, or that of the model the id names)
     with open_bitstream(args.input, engine(args), codes=False, config_only=True) as (_, found):
@@ -123,7 +124,7 @@ def cmd_info(args) -> None:
 
 
 def cmd_transcode(args) -> None:
-    from .api import transcode_file
+    from .runtime.api import transcode_file
     transcode_file(args.input, args.output, args.bitrate, args.force, model=engine(args))
 
 
@@ -197,7 +198,7 @@ def build_parser(model: str | None = None) -> argparse.ArgumentParser:
     """The parser; bitrates, rate and frame size are ``model``'s (a folder; default the
     shipped model's)."""
     from .config import CodecConfig
-    from .store import WEIGHTS_DIR, read_meta
+    from .runtime.store import WEIGHTS_DIR, read_meta
     shipped = read_meta(WEIGHTS_DIR)
     meta = read_meta(model) if model else shipped
     config = CodecConfig.from_dict(meta["config"])
@@ -275,7 +276,7 @@ def build_parser(model: str | None = None) -> argparse.ArgumentParser:
 def add_raw_options(p: argparse.ArgumentParser) -> None:
     """``--raw FORMAT --rate N [--channels C]``: headerless samples (``encode``, ``send``); an
     input is otherwise read by its header, stdin too."""
-    from .audio import RAW_FORMATS
+    from .runtime.audio import RAW_FORMATS
     g = p.add_argument_group("raw PCM (an input without a header, e.g. arecord -t raw)")
     g.add_argument("--raw", choices=list(RAW_FORMATS), metavar="FORMAT", help="read the input "
                    f"as headerless samples: {', '.join(RAW_FORMATS)} (s16le: signed 16-bit "
@@ -341,7 +342,7 @@ def error_line(e: BaseException) -> str:
 
 def check_terminals(args) -> None:
     """As gzip does: no binary onto a terminal, and no waiting on a terminal for a file."""
-    from .audio import STDOUT_NAMES
+    from .runtime.audio import STDOUT_NAMES
     from .errors import ArgumentError
     if str(getattr(args, "output", None)) in STDOUT_NAMES and sys.stdout.isatty():
         raise ArgumentError("refusing to write binary data to a terminal: redirect stdout "

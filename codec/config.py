@@ -18,23 +18,23 @@ from .errors import format_bitrates as _listed  # ``1.5, 3, 6 or 9``
 @dataclass(frozen=True)
 class CodecConfig:
     sample_rate: int = 16000
-    encoder: str = "seanet"               # kinds, from ``nn/registry.py``
+    encoder: str = "seanet"               # kinds, from ``model/nn/registry.py``
     decoder: str = "seanet"
     hop_size: int = 0                     # samples per frame; 0: prod(ratios) (SEANet)
-    # spectral kind (``nn/spectral.py``)
+    # spectral kind (``model/nn/spectral.py``)
     transform: str = "stft"               # "stft" (complex bins) or "mdct" (real coefficients)
     width: int = 256                      # channels of the ConvNeXt blocks
     encoder_blocks: int = 4
     decoder_blocks: int = 6
     expansion: int = 2                    # MLP width / block width
     kernel: int = 5                       # depthwise kernel, in frames
-    int8: bool = False                    # 8-bit weights and inputs in the layers (nn/int8.py)
+    int8: bool = False                    # 8-bit weights and inputs (model/nn/int8.py)
     long_window: int = 0                  # encoder: a longer analysis frame (samples; 0: none)
     long_window_hz: int = 1000            # its bins up to this frequency
     synthesis_window: int = 0             # decoder: samples per synthesis frame (0: hop)
     synthesis_step: int = 0               # decoder: samples between them (0: half the window);
                                           # the output is window - step samples late
-    # SEANet kind (``nn/seanet.py``)
+    # SEANet kind (``model/nn/seanet.py``)
     channels: int = 48                    # first stage; doubles at each later stage
     ratios: tuple[int, ...] = (8, 5, 8)   # product = samples per frame
     dim: int = 64                         # latent and codebook vector size
@@ -42,11 +42,11 @@ class CodecConfig:
     num_codebooks: int = 18
     codebook_size: int = 1024
     bitrates: tuple[float, ...] = (1.5, 3.0, 6.0, 9.0)  # kbps trained by quantizer dropout
-    code_dim: int = 16                    # codebook vector size; 0: dim (see quantize.py)
+    code_dim: int = 16                    # codebook vector size; 0: dim (model/quantize.py)
     depth_bias: bool = False              # a learnt latent offset per number of codebooks
                                           # received, so the decoder knows the bitrate
     kernel_factors: tuple[int, ...] = (2, 1)  # kernel / stride of each stage after the first
-    # beam width of the encoder's code search at each of ``bitrates`` (quantize.py ``search``;
+    # beam width of the encoder's code search at each of ``bitrates`` (model/quantize.py ``search``;
     # empty, or a bitrate not listed: 1, greedy). The decoder and the bitstream do not change.
     search_beams: tuple[int, ...] = ()
     # make-up gain of the decoder's output at each of ``bitrates`` (dB; empty: none): a quantized

@@ -1,7 +1,7 @@
 """Versions, one per thing that is versioned; each reader refuses any other value of its own.
 
-* ``FILE_VERSION``: the ``.cdc`` layout (``bitstream.py``), the byte after the magic.
-* ``PACKET_VERSION``: the packet layout (``net/packet.py``), the high nibble of byte 1.
+* ``FILE_VERSION``: the ``.cdc`` layout (``formats/bitstream.py``), the byte after the magic.
+* ``PACKET_VERSION``: the packet layout (``formats/packet.py``), the high nibble of byte 1.
 * ``WEIGHTS_VERSION``: the weights folder's layout (``config.json``'s ``format_version``).
 
 The model itself is named by its model id (a hash of config and weights), carried by every file

@@ -9,7 +9,7 @@
 #         WB-PESQ@6 1.38 against e2d3's 1.59 (docs/training-record/2026-12-01.md);
 #   e2d2: 2 encoder / 2 decoder blocks, started in e1d2's place: stopped at 4 CPU-minutes,
 #         WB-PESQ@6 1.33 against e2d3's 1.50 at the same CPU;
-#   e2d3i8: e2d3's best so far (runs/spec-e2d3/best) with 8-bit layers (nn/int8.py: the shape
+#   e2d3i8: e2d3's best so far (runs/spec-e2d3/best) with 8-bit layers (codec/model/nn/int8.py: the shape
 #         that fits the budget), trained on with the rounding in the loop.
 # INIT (default checkpoints/spec32bG) is the model to start from; spec32bG has since been
 # replaced (now by checkpoints/spec23L6) and lives at commit c232b00:

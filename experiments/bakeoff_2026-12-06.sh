@@ -13,7 +13,7 @@
 # decoded unquantized), 45 CPU-minutes each, the fast recipe (no discriminator, the compressed
 # loss compiled):
 #   control:  today's head
-#   envelope: the gain-shape head (decoder=spectral-envelope, codec/nn/spectral_envelope.py)
+#   envelope: the gain-shape head (decoder=spectral-envelope, codec/model/nn/spectral_envelope.py)
 #   weight:   the loss's ERB weight held flat above 1 kHz, so the bands above get their share
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,7 +10,7 @@
 # was never set), then quantizer dropout runs from the first step; fresh optimiser with warm-up.
 # Two more arms of the first round (quantizer off, from scratch, 45 CPU-minutes, as the control
 # of experiments/bakeoff_2026-12-06.sh), with no INIT-DIR (give "-"):
-#   pitch: the pitch prior (decoder=spectral-pitch, codec/nn/spectral_pitch.py)
+#   pitch: the pitch prior (decoder=spectral-pitch, codec/model/nn/spectral_pitch.py)
 #   fine:  a finer synthesis grid, 15 ms frames 5 ms apart (still 10 ms of synthesis delay)
 set -euo pipefail
 cd "$(dirname "$0")/.."

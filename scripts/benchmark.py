@@ -49,9 +49,9 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 
 import codec
-from codec.audio import list_audio_files, to_int16
 from codec.evaluation.peers import (FRAME, LYRA_QUANTIZERS, SAMPLE_RATE, LyraPeer, OpusPeer,
                                    lyra_missing_note)
+from codec.runtime.audio import list_audio_files, to_int16
 
 MANIFEST = ROOT.parent / "shared" / "data" / "eval.tsv"
 SAMPLES = ROOT / "samples"

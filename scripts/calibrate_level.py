@@ -25,7 +25,7 @@ import torch
 
 from codec.evaluation.metrics import level_difference_db
 from codec.model import load_model, save_model
-from codec.store import RECIPE_FILE, read_meta
+from codec.runtime.store import RECIPE_FILE, read_meta
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_models import ROOT, heldout_files, read_clip  # noqa: E402

@@ -29,9 +29,9 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from codec.audio import list_audio_files
 from codec.evaluation.metrics import missing_metrics_note, score
 from codec.evaluation.peers import SAMPLE_RATE, evaluation_peers, fit_length
+from codec.runtime.audio import list_audio_files
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "eval.tsv"
 METRICS = ("pesq", "stoi", "si_sdr", "log_mel", "level_db")

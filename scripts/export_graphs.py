@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from codec.model import CONFIG_FILE, load_model
-from codec.nn.export import save_graphs
+from codec.model.export import save_graphs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,7 +59,7 @@ class JunkMaker:
 
     def __init__(self, model_id: bytes, seed: int = 0, bits: int | None = None,
                  rate: int | None = None, hop: int | None = None):
-        from codec.net.packet import model_tag_of
+        from codec.formats.packet import model_tag_of
         shipped = shipped_config() if None in (bits, rate, hop) else None
         self.rng = random.Random(seed)
         self.model_id, self.tag = model_id, model_tag_of(model_id)
@@ -72,8 +72,8 @@ class JunkMaker:
     def _valid(self, model_id: bytes) -> bytes:
         """A well-formed START, AUDIO or END packet of a random stream of ``model_id``."""
         import numpy as np
-        from codec.net.packet import (AudioPacket, EndPacket, StartPacket, encode_packet,
-                                      model_tag_of)
+        from codec.formats.packet import (AudioPacket, EndPacket, StartPacket, encode_packet,
+                                          model_tag_of)
         r, tag = self.rng, model_tag_of(model_id)
         sid, seq = r.getrandbits(32), r.getrandbits(32)
         which = r.random()
@@ -220,7 +220,7 @@ def load_input(paths: list[Path], seconds: float, rate: int):
     """Mono int16 speech at ``rate``: the files (default samples/*.flac) concatenated, repeated
     up to ``seconds``."""
     import numpy as np
-    from codec.audio import list_audio_files, open_audio, read_blocks, to_int16
+    from codec.runtime.audio import list_audio_files, open_audio, read_blocks, to_int16
     paths = paths or list_audio_files(SAMPLES, recursive=False)
     if not paths:
         sys.exit("no input: give speech files (samples/*.flac is missing)")
@@ -318,7 +318,7 @@ def report(args, pcm, out: Path, m: dict) -> int:
     torch.set_num_threads(1)
     import codec
     from codec.evaluation.metrics import wb_pesq
-    from codec.audio import from_int16
+    from codec.runtime.audio import from_int16
     model = codec.load_model()
     rate, hop = model.config.sample_rate, model.hop
     x = from_int16(pcm)

@@ -24,8 +24,8 @@ import numpy as np
 
 def live_calls(model, kbps: float) -> dict:
     """Role -> (ONNX Runtime session, feeds) for one frame per call."""
-    from codec.engine import Runner
-    from codec.nn.export import graph_for
+    from codec.runtime.engine import Runner
+    from codec.model.export import graph_for
 
     k = model.config.codebooks_for(kbps)
     calls = {}

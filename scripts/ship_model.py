@@ -23,12 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codec.engine import load_engine
 from codec.errors import FormatError
 from codec.model import load_model
-from codec.nn.export import graph_roles
-from codec.store import (CONFIG_FILE, PREVIOUS, RECIPE_FILE, WEIGHTS_DIR, model_dir_for_id,
-                         model_files, read_meta)
+from codec.model.export import graph_roles
+from codec.runtime.engine import load_engine
+from codec.runtime.store import (CONFIG_FILE, PREVIOUS, RECIPE_FILE, WEIGHTS_DIR, model_dir_for_id,
+                                 model_files, read_meta)
 
 AT_FDCWD, RENAME_EXCHANGE = -100, 2  # Linux <fcntl.h>, <linux/fs.h>
 

@@ -42,7 +42,7 @@ SAMPLES = ROOT / "samples"
 
 def default_input() -> Path:
     """The first eval file from ../shared/data, else the first audio file in samples/."""
-    from codec.audio import list_audio_files
+    from codec.runtime.audio import list_audio_files
     found = list_audio_files(MANIFEST) if MANIFEST.is_file() else []
     found = found or list_audio_files(SAMPLES, recursive=False)
     if not found:
@@ -53,7 +53,7 @@ def default_input() -> Path:
 def _load(model_dir):
     """The runtime's engine (ONNX Runtime, no torch): the live path runs in the runtime-only
     install (pip install .)."""
-    from codec.engine import load_engine, shipped_engine
+    from codec.runtime.engine import load_engine, shipped_engine
     return load_engine(model_dir) if model_dir else shipped_engine()
 
 
@@ -168,7 +168,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="folder for sent.wav and received.wav (default: temp)")
     args = p.parse_args()
 
-    from codec.audio import open_audio, read_blocks
+    from codec.runtime.audio import open_audio, read_blocks
     src = args.input or default_input()
     out = args.out or Path(tempfile.mkdtemp(prefix="stream_demo_"))
     out.mkdir(parents=True, exist_ok=True)
@@ -229,7 +229,7 @@ def print_scores(sent: np.ndarray, rate: int, received_path: Path, args) -> None
     except ModuleNotFoundError as e:
         print(f"WB-PESQ: left out ({e.name} is not installed: pip install 'codec[eval]')")
         return
-    from codec.api import compress, decompress
+    from codec.runtime.api import compress, decompress
     received = sf.read(received_path, dtype="float32")[0]
     model = _load(args.model)
     codec_only = decompress(compress(sent, rate, args.bitrate, model), model)[0]

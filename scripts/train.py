@@ -23,8 +23,8 @@ from torch import distributed as dist
 from tqdm import tqdm
 
 from codec.model import CodecConfig, load_model
-from codec.signals import INTERRUPTED, STOPS, TERMINATED, handled
-from codec.store import RECIPE_FILE, WEIGHTS_DIR, shipped_architecture
+from codec.runtime.signals import INTERRUPTED, STOPS, TERMINATED, handled
+from codec.runtime.store import RECIPE_FILE, WEIGHTS_DIR, shipped_architecture
 from codec.train.data import SpeechCorpus, list_utterances, split_sources
 from codec.train.loop import TrainConfig, Trainer
 from codec.train.recipe import read_recipe

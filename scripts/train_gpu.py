@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train import ROOT, interruptible, parser, train  # noqa: E402
 
-from codec.store import shipped_config  # noqa: E402
+from codec.runtime.store import shipped_config  # noqa: E402
 from codec.train.pack import read_pack, write_pack  # noqa: E402
 
 MAX_MIB = 60

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from codec import api, bitstream
 from codec.errors import AudioInputError, FormatError
+from codec.formats import bitstream
+from codec.runtime import api
 
 from conftest import make_tiny_model, speech_like
 

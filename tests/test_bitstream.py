@@ -7,12 +7,12 @@ import zlib
 import numpy as np
 import pytest
 
-from codec.bitpack import pack_codes, pack_frame, packed_size, unpack_codes, unpack_frame
-from codec.bitstream import (
+from codec.errors import FormatError
+from codec.formats.bitpack import pack_codes, pack_frame, packed_size, unpack_codes, unpack_frame
+from codec.formats.bitstream import (
     HEADER_SIZE, TRAILER_SIZE, Header, check_integrity, frames_for, output_samples_for,
     read_bitstream, read_header, read_model_id, true_bitrate_kbps, write_bitstream,
 )
-from codec.errors import FormatError
 from codec.version import FILE_VERSION
 
 MODEL = b"model-01"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from codec import bitstream
 from codec.__main__ import main
+from codec.formats import bitstream
 
 from conftest import ROOT, SAMPLES, speech_like
 
@@ -202,7 +202,7 @@ def test_quiet_json_version_and_examples(tmp_path, capsys):
     by name, ``--version`` names the shipped model, ``--help`` shows examples."""
     import json
     from codec import __version__
-    from codec.store import WEIGHTS_DIR, read_meta
+    from codec.runtime.store import WEIGHTS_DIR, read_meta
     src, cdc = tmp_path / "in.flac", tmp_path / "x.cdc"
     sf.write(src, np.stack([speech_like(0.5, 44100)] * 2, axis=1), 44100)
     assert run(["encode", src, cdc], capsys)[2].startswith("note: downmixing")

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 import codec
-from codec.clipping import ClipCheck
+from codec.runtime.clipping import ClipCheck
 
 from conftest import ROOT
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from codec.nn.conv import CausalConv1d, CausalConvTranspose1d
-from codec.nn.seanet import Decoder, Encoder
+from codec.model.nn.conv import CausalConv1d, CausalConvTranspose1d
+from codec.model.nn.seanet import Decoder, Encoder
 
 torch.manual_seed(0)
 

@@ -5,8 +5,7 @@ import os
 import pytest
 import torch
 
-from codec.model import load_model
-from codec.nn import export
+from codec.model import export, load_model
 
 pytest.importorskip("onnx")
 

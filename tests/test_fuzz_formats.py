@@ -7,10 +7,10 @@ import zlib
 
 import numpy as np
 
-from codec.bitstream import (Header, check_integrity, frames_for, read_bitstream, read_header,
-                             read_model_id, write_bitstream)
 from codec.errors import FormatError
-from codec.net.packet import (
+from codec.formats.bitstream import (Header, check_integrity, frames_for, read_bitstream,
+                                     read_header, read_model_id, write_bitstream)
+from codec.formats.packet import (
     AudioPacket, EndPacket, StartPacket, decode_packet, encode_packet, model_tag_of,
 )
 

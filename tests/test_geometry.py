@@ -10,12 +10,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from codec import api, bitstream
 from codec.errors import ArgumentError
+from codec.formats import bitstream
 from codec.model import CodecConfig, build_codec, load_model, save_model
 from codec.net.receiver import Receiver
 from codec.net.sender import send_file
-from codec.streaming import StreamDecoder, StreamEncoder
+from codec.runtime import api
+from codec.runtime.streaming import StreamDecoder, StreamEncoder
 
 from conftest import ROOT, TINY, speech_like
 

@@ -22,7 +22,7 @@ import torch
 from codec.model import CodecConfig, build_codec, load_model, save_model
 from codec.net.receiver import LOCK_SLOTS, MAX_REFUSED, Receiver
 from codec.net.sender import Sender
-from codec.streaming import StreamDecoder, StreamEncoder
+from codec.runtime.streaming import StreamDecoder, StreamEncoder
 from conftest import ROOT, speech_like
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -143,7 +143,7 @@ def test_valid_looking_junk_never_captures_an_idle_receiver(model):
     """Well-formed packets of this model for made-up streams, before the real stream: each is a
     one-packet candidate that is never confirmed (the candidate table stays bounded); the real
     stream, mid-call without START as after a restart, is then locked on at its first packet."""
-    from codec.net.packet import AudioPacket, EndPacket, encode_packet, model_tag_of
+    from codec.formats.packet import AudioPacket, EndPacket, encode_packet, model_tag_of
     from codec.net.receiver import ReceiverCore
     maker, src = JunkMaker(model.model_id, seed=3), ("127.0.0.1", 40000)
     core = ReceiverCore(model)

@@ -1,4 +1,6 @@
-"""The ``codec`` package's modules import one another without a loop (issue 28.2).
+"""The ``codec`` package's modules import one another without a loop (issue 28.2), and by
+layers (issue 28.1): the formats at the bottom, the runtime and the network code above them,
+neither reaching the torch model.
 
 The graph is read from the source with ``ast``, not by importing: every ``import`` and
 ``from ... import`` counts, at module level, inside functions (lazy imports) and under
@@ -18,6 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent / "codec"
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def external_imports(path: Path) -> set[str]:
+    """The top-level names of the modules outside ``codec`` that a file imports (anywhere in it)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    return names - {"codec"}
 
 
 def import_graph() -> dict[str, dict[str, int]]:
@@ -79,10 +92,12 @@ def find_cycle(graph: dict[str, dict[str, int]]) -> list[str] | None:
 
 def test_the_graph_sees_every_kind_of_import():
     graph = import_graph()
-    assert "codec.engine" in graph["codec.api"]                 # module level, relative
-    assert "codec.model" in graph["codec.api"]                  # inside a function
-    assert "codec.config" in graph["codec.nn.registry"]         # under TYPE_CHECKING
-    assert "codec.bitstream" in graph["codec.api"]              # from . import module
+    assert "codec.runtime.engine" in graph["codec.runtime.api"]    # module level, relative
+    assert "codec.model.onnx_runtime" in graph["codec.model.codec"]  # inside a function
+    assert "codec.model" in graph["codec"]                         # the public load_model's
+    assert "codec.config" in graph["codec.model.nn.registry"]      # under TYPE_CHECKING
+    assert "codec.formats.bitstream" in graph["codec.runtime.api"]  # from ..pkg import module
+    assert "torch" in external_imports(ROOT / "model" / "nn" / "int8.py")  # outside codec
 
 
 def test_find_cycle_finds_a_loop():
@@ -98,22 +113,70 @@ def test_no_import_loops():
         raise AssertionError("import loop in codec: " + ", ".join(steps))
 
 
-TORCH_SIDE = ("codec.model", "codec.quantize", "codec.nn", "codec.train", "codec.evaluation")
-# the public API's load_model() is where a caller asks for the torch model by name
-UPWARD_ALLOWED = {("codec.api", "codec.model")}
+TORCH_SIDE = ("codec.model", "codec.train", "codec.evaluation")
+TORCH = {"torch", "torchaudio"}
+# Needs no torch: the runtime, the network code, the formats, and the pure-Python modules they
+# share with the model (the CLI too; ``tests/test_torch_free.py`` runs it with torch blocked).
+# The package's ``__init__`` (the public API, above both worlds) is neither: its
+# ``load_model()`` is where a caller asks for the torch model by name.
+TORCH_FREE = ("codec.runtime", "codec.formats", "codec.net", "codec.config", "codec.errors",
+              "codec.version", "codec.__main__")
+# the bottom layer, and the only modules of the package it may import
+FORMATS = ("codec.formats",)
+BELOW_FORMATS = ("codec.errors", "codec.version")
 
 
-def on_torch_side(module: str) -> bool:
-    return any(module == p or module.startswith(p + ".") for p in TORCH_SIDE)
+def within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
-def test_the_runtime_imports_nothing_of_the_torch_model():
-    """The runtime (numpy + ONNX Runtime) reaches a torch ``Codec`` only through the Codec's own
-    methods (``runtime_engine``, ``eager_streams``), never by importing the torch side, lazily
-    or not; only ``api.load_model`` imports ``codec.model``."""
+def reached(graph: dict[str, dict[str, int]], start: str) -> dict[str, list[str]]:
+    """Every module ``start`` imports, directly or through others: module -> the import chain."""
+    chains = {start: [start]}
+    todo = [start]
+    while todo:
+        module = todo.pop()
+        for nxt in graph.get(module, {}):
+            if nxt not in chains:
+                chains[nxt] = chains[module] + [nxt]
+                todo.append(nxt)
+    return chains
+
+
+def modules(prefixes: tuple[str, ...]) -> list[str]:
+    found = [m for m in import_graph() if within(m, prefixes)]
+    assert found, prefixes
+    return found
+
+
+def test_the_torch_free_side_reaches_nothing_of_the_torch_model():
+    """The runtime, the network code, the formats, config, errors and the CLI reach a torch
+    ``Codec`` only through the Codec's own methods (``runtime_engine``, ``eager_streams``),
+    never by importing the torch side, directly or through another module, lazily or not."""
     graph = import_graph()
-    upward = [f"{m} -> {n} (line {line})" for m, edges in sorted(graph.items())
-              if not on_torch_side(m)
-              for n, line in sorted(edges.items())
-              if on_torch_side(n) and (m, n) not in UPWARD_ALLOWED]
-    assert not upward, "the runtime imports the torch side: " + ", ".join(upward)
+    upward = [" -> ".join(chain) for m in modules(TORCH_FREE)
+              for n, chain in sorted(reached(graph, m).items()) if within(n, TORCH_SIDE)]
+    assert not upward, "the torch-free side imports the torch side: " + ", ".join(upward)
+
+
+def test_the_torch_free_side_imports_no_torch():
+    graph = import_graph()
+    files = {module_name(p): p for p in ROOT.rglob("*.py")}
+    found = [f"{' -> '.join(chain)} imports {', '.join(sorted(TORCH & external_imports(files[n])))}"
+             for m in modules(TORCH_FREE) for n, chain in sorted(reached(graph, m).items())
+             if TORCH & external_imports(files[n])]
+    assert not found, found
+
+
+def test_the_formats_are_the_bottom_layer():
+    """The formats import only one another, ``codec.errors`` and ``codec.version`` (and
+    numpy): nothing of the runtime, the network code, the model or training."""
+    graph = import_graph()
+    files = {module_name(p): p for p in ROOT.rglob("*.py")}
+    upward = [" -> ".join(chain) for m in modules(FORMATS)
+              for n, chain in sorted(reached(graph, m).items())
+              if not within(n, FORMATS + BELOW_FORMATS)]
+    assert not upward, "the formats import above them: " + ", ".join(upward)
+    for m in modules(FORMATS + BELOW_FORMATS):
+        assert external_imports(files[m]) <= {"numpy", "__future__", "struct", "zlib",
+                                               "dataclasses", "enum", "math", "numbers"}, m

@@ -1,4 +1,4 @@
-"""8-bit layers (``codec/nn/int8.py``): torch computes what ONNX Runtime's MatMulNBits computes,
+"""8-bit layers (``codec/model/nn/int8.py``): torch computes what ONNX Runtime's MatMulNBits computes,
 the gradient passes straight through, and the rounding is fine enough to keep a layer's output."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from codec.nn.int8 import BLOCK, int8_linear, packed_weight, quantize_blocks
+from codec.model.nn.int8 import BLOCK, int8_linear, packed_weight, quantize_blocks
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -1,4 +1,4 @@
-"""The contract of every registered kind (``codec/nn/registry.py``), on a tiny model of each:
+"""The contract of every registered kind (``codec/model/nn/registry.py``), on a tiny model of each:
 streamed equals offline up to the declared delay, future input never changes past output, every
 per-frame engine equals the offline pass, and files and a loopback stream are aligned with the
 input and exactly as long. A new kind needs a tiny config here (the first test says so); the
@@ -14,13 +14,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from codec import api
+from codec.formats.payload import payload_codes
 from codec.model import build_codec, load_model, save_model
+from codec.model.nn.registry import DECODERS, ENCODERS
 from codec.net.receiver import Receiver
 from codec.net.sender import send_file
-from codec.nn.registry import DECODERS, ENCODERS
-from codec.payload import payload_codes
-from codec.streaming import StreamDecoder, StreamEncoder
+from codec.runtime import api
+from codec.runtime.streaming import StreamDecoder, StreamEncoder
 
 from conftest import TINY, speech_like
 

@@ -67,7 +67,7 @@ def test_the_logged_total_is_the_weighted_sum_of_the_logged_terms(tmp_path, reco
 
 def test_importing_the_trainer_reads_no_model_file():
     """The losses' defaults read the shipped config when used, not at import (issue 28.7)."""
-    code = ("import codec.store as store\n"
+    code = ("import codec.runtime.store as store\n"
             "def refuse(*args): raise AssertionError(f'read at import: {args}')\n"
             "store.read_meta = refuse\n"
             "import codec.train.loop, codec.train.losses\n")

@@ -14,14 +14,14 @@ import pytest
 import soundfile as sf
 import torch
 
-from codec import bitstream
 from codec.__main__ import main
-from codec.api import decode_file, encode_file
-from codec.net.packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
+from codec.formats import bitstream
+from codec.formats.packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
 from codec.net.receiver import (MAX_REFUSED, ReceiveStats, Receiver, ReceiverCore,
                                  format_summary, unwrap)
 from codec.net.sender import parse_address, send_file, send_pcm
-from codec.streaming import StreamDecoder, StreamEncoder
+from codec.runtime.api import decode_file, encode_file
+from codec.runtime.streaming import StreamDecoder, StreamEncoder
 from conftest import make_tiny_model, speech_like
 
 SRC = ("127.0.0.1", 40000)
@@ -276,7 +276,7 @@ def test_loopback_loss_ends_cleanly(net_model, stream, tmp_path):
 
 def test_model_none_is_the_shipped_model(tmp_path):
     """As everywhere in the library, ``model=None`` means the shipped model."""
-    from codec.engine import shipped_engine
+    from codec.runtime.engine import shipped_engine
     from codec.net.sender import Sender
     shipped = shipped_engine()
     assert ReceiverCore(None).model is shipped
@@ -320,8 +320,8 @@ def _wait_bound(addr):
 
 
 def test_cli_send_and_receive(net_model, tmp_path, monkeypatch, capsys):
-    import codec.api
-    monkeypatch.setattr(codec.api, "load_model", lambda *a: net_model)
+    import codec
+    monkeypatch.setattr(codec, "load_model", lambda *a: net_model)
     assert parse_address("[::1]:5004") == ("::1", 5004)
     with pytest.raises(ValueError):
         parse_address("localhost")
@@ -354,7 +354,7 @@ def test_a_signal_ends_receive_and_keeps_what_it_received(tmp_path, sig, status,
     import subprocess
     import sys
 
-    from codec.engine import shipped_engine
+    from codec.runtime.engine import shipped_engine
     from codec.net.sender import Sender
     from conftest import ROOT
     out = tmp_path / "out.wav"
@@ -389,7 +389,7 @@ def test_a_signal_while_receive_writes_keeps_the_file(net_model, stream, tmp_pat
     import signal
 
     from codec.net import receiver as receiver_module
-    from codec.signals import Terminated, handled
+    from codec.runtime.signals import Terminated, handled
     _, start, audio, _, _ = stream
     rx = Receiver(net_model, ("127.0.0.1", 0), wait=10, idle_timeout=60)
     real = receiver_module.write_audio_blocks

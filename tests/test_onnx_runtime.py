@@ -1,4 +1,4 @@
-"""The runtime engine (``codec/engine.py``): graphs exported from the modules, equal to them,
+"""The runtime engine (``codec/runtime/engine.py``): graphs exported from the modules, equal to them,
 for any number of frames per call, shipped with the weights and checked on load."""
 
 from dataclasses import replace
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from codec.engine import EngineDecoder, EngineEncoder, load_engine
 from codec.errors import ArgumentError, FormatError
 from codec.model import WEIGHTS_DIR, build_codec, load_model, save_model
-from codec.nn.eager import EagerDecoder, EagerEncoder
-from codec.nn.onnx_runtime import engine_for
-from codec.streaming import StreamDecoder, StreamEncoder, resolve_backend
+from codec.model.eager import EagerDecoder, EagerEncoder
+from codec.model.onnx_runtime import engine_for
+from codec.runtime.engine import EngineDecoder, EngineEncoder, load_engine
+from codec.runtime.streaming import StreamDecoder, StreamEncoder, resolve_backend
 
 from conftest import TINY, make_tiny_model, speech_like
 
@@ -152,7 +152,7 @@ def test_shipped_graphs_equal_the_modules_and_are_checked(shipped_model, tmp_pat
     calls = _frames_in_calls(len(wav) // hop)
     a = _encode(EngineEncoder(engine), wav, k, calls, hop)
     b = _encode(EagerEncoder(shipped_model), wav, k, calls, hop)
-    # The 8-bit layers round their inputs per block (codec/nn/int8.py), so where the two sum in
+    # The 8-bit layers round their inputs per block (codec/model/nn/int8.py), so where the two sum in
     # a different order an input can land one step apart; the residual search turns that into
     # flips at near-ties, more at the fine levels (1 s of this signal: level 0 none, 0.7-9% of
     # all 18 levels' codes), and the decoded frames differ below -40 dB (0.03-0.2% RMS measured)

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from codec import api, bitstream
 from codec.__main__ import main
 from codec.errors import ArgumentError
-from codec.audio import Output
+from codec.formats import bitstream
+from codec.runtime import api
+from codec.runtime.audio import Output
 
 from conftest import ROOT, speech_like
 
@@ -231,7 +232,7 @@ def test_a_signal_inside_soundfiles_write_callback_exits_with_its_status(
     AssertionError instead. The command still exits with the signal's status, prints what that
     signal prints and nothing else, and leaves no output."""
     import signal
-    from codec import api as api_module
+    from codec.runtime import api as api_module
     real = api_module.write_audio_blocks
 
     class SignalOnSecondWrite:
@@ -264,7 +265,7 @@ def test_a_dropped_signal_replaces_the_error_it_caused():
     (a short write's). The signal's exception comes out instead, and without a signal the error
     comes out as it is."""
     import signal
-    from codec.signals import handled, raise_dropped
+    from codec.runtime.signals import handled, raise_dropped
 
     def call_that_drops_the_signal():
         try:  # what cffi does with an exception raised in a callback
@@ -286,7 +287,7 @@ def test_a_caught_signal_is_not_raised_again():
     """``receive`` catches the signal that ends its stream (``caught()``) inside the writer's
     ``raise_dropped()``, which then does not raise it again; a signal dropped later still is."""
     import signal
-    from codec.signals import caught, handled, raise_dropped
+    from codec.runtime.signals import caught, handled, raise_dropped
 
     def signal_now(sig):
         os.kill(os.getpid(), sig)

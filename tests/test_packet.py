@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from codec.errors import FormatError
-from codec.net.packet import (
+from codec.formats.packet import (
     AUDIO_HEADER_SIZE, COMMON_SIZE, END_SIZE, MAX_PACKET_SIZE, START_SIZE, AudioPacket,
     EndPacket, StartPacket, decode_packet, encode_packet, model_tag_of,
 )
-from codec.payload import codebooks_from_payload_length, frame_payload, payload_codes
+from codec.formats.payload import codebooks_from_payload_length, frame_payload, payload_codes
 from codec.version import PACKET_VERSION
 
 MODEL = b"model-01"

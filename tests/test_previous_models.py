@@ -4,11 +4,11 @@ file from a model the package does not hold fails with a message that names the 
 import numpy as np
 import pytest
 
-from codec import api, store
 from codec.__main__ import main
 from codec.errors import FormatError
 from codec.model import (WEIGHTS_DIR, config_for_id, load_model_for_id, model_dir_for_id,
                          save_model)
+from codec.runtime import api, store
 
 from conftest import ROOT, make_tiny_model, speech_like
 

@@ -63,7 +63,7 @@ def test_streaming_equals_offline_on_speech(shipped_model, clip):
     streamed = np.stack([enc.encode_codes(f) for f in frames], axis=1)
     # The coarse level is identical. Finer levels flip where two codewords are near-equidistant:
     # the per-frame and whole-file passes sum in different orders, and the 8-bit layers' input
-    # rounding (codec/nn/int8.py) turns such 1e-7 differences into whole steps. The shipped
+    # rounding (codec/model/nn/int8.py) turns such 1e-7 differences into whole steps. The shipped
     # model flips 0.7-5.6% of its 6 kbps codes on these clips, and the flips do not change what
     # is heard: decoded, the two code streams are 0.001-0.013 apart in log-mel distance, against
     # 0.17-0.46 between either and the input.
@@ -84,7 +84,8 @@ def test_streaming_equals_offline_on_speech(shipped_model, clip):
 
 
 def test_blockwise_file_codes_equal_whole_file_codes(shipped_model):
-    from codec import api, bitstream
+    from codec.formats import bitstream
+    from codec.runtime import api
     wav = np.concatenate([load(c) for c in CLIPS])
     whole = api.encode_blocks(shipped_model, iter([wav]), 16000, len(wav), 18)
     pieces = np.split(wav, [1, 5000, 16000, 16001, 100000])

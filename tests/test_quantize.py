@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from codec.model import CodecConfig, build_codec
-from codec.quantize import ResidualVQ, VectorQuantizer
+from codec.model.quantize import ResidualVQ, VectorQuantizer
 
 
 def test_kmeans_init_and_ema_update_move_every_level():
@@ -108,7 +108,7 @@ def test_low_dimensional_model_saves_loads_and_streams(tmp_path):
     import numpy as np
 
     from codec.model import load_model, save_model
-    from codec.streaming import StreamDecoder, StreamEncoder
+    from codec.runtime.streaming import StreamDecoder, StreamEncoder
 
     torch.manual_seed(0)
     config = CodecConfig(channels=8, dim=16, num_codebooks=6, code_dim=4, kernel_factors=(2, 1),
@@ -190,9 +190,9 @@ def test_the_depth_bias_tells_the_decoder_how_many_codebooks_it_received(tmp_pat
 
     import numpy as np
 
-    from codec.engine import EngineDecoder
+    from codec.runtime.engine import EngineDecoder
     from codec.model import load_model, save_model
-    from codec.nn.onnx_runtime import engine_for
+    from codec.model.onnx_runtime import engine_for
 
     torch.manual_seed(0)
     config = CodecConfig(channels=8, dim=16, num_codebooks=6, code_dim=4, bitrates=(1.5, 3.0))

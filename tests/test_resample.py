@@ -1,5 +1,6 @@
-"""Resampling (libsoxr through ``codec.audio``): block-wise equals whole, lengths, tones kept,
-bounded work for awkward rates, the model's rate untouched, and no torch in ``codec.audio``."""
+"""Resampling (libsoxr through ``codec.runtime.audio``): block-wise equals whole, lengths, tones
+kept, bounded work for awkward rates, the model's rate untouched, and no torch in
+``codec.runtime.audio``."""
 
 import ast
 import resource
@@ -12,9 +13,10 @@ import pytest
 import soundfile as sf
 import soxr
 
-from codec import api, bitstream
-from codec.audio import Resampler, check_signal, in_blocks, resample_blocks
 from codec.errors import AudioInputError
+from codec.formats import bitstream
+from codec.runtime import api
+from codec.runtime.audio import Resampler, check_signal, in_blocks, resample_blocks
 
 from conftest import ROOT, speech_like
 
@@ -151,14 +153,14 @@ def test_check_signal_takes_a_torch_tensor_without_importing_torch():
 def test_audio_module_never_imports_torch():
     """Not at the top, not inside a function: parsed, then imported alone (the package's
     ``__init__`` skipped, since it loads the model)."""
-    tree = ast.parse((ROOT / "codec" / "audio.py").read_text())
+    tree = ast.parse((ROOT / "codec" / "runtime" / "audio.py").read_text())
     names = [a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names]
     names += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     assert not [m for m in names if m.split(".")[0] in ("torch", "torchaudio")]
     probe = ("import sys, types\n"
              f"pkg = types.ModuleType('codec'); pkg.__path__ = [{str(ROOT / 'codec')!r}]\n"
              "sys.modules['codec'] = pkg\n"
-             "import codec.audio\n"
+             "import codec.runtime.audio\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchaudio')))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout

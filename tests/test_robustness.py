@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from codec import api
 from codec.errors import AudioInputError
+from codec.runtime import api
 
 from conftest import speech_like
 
@@ -105,7 +105,7 @@ def test_interrupted_decode_leaves_no_partial_file(tmp_path, tiny_model, monkeyp
     src = tmp_path / "in.wav"
     sf.write(src, speech_like(1.0), RATE)
     api.encode_file(src, tmp_path / "x.cdc", 6, model=tiny_model)
-    import codec.api as api_module
+    import codec.runtime.api as api_module
 
     def broken(f, blocks, rate, *fmt):
         f.write(b"RIFF partial")

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from codec import api, store
-from codec.engine import load_engine
 from codec.model import model_dir_for_id, save_model
-from codec.store import CONFIG_FILE, PREVIOUS, WEIGHTS_FILE
+from codec.runtime import api, store
+from codec.runtime.engine import load_engine
+from codec.runtime.store import CONFIG_FILE, PREVIOUS, WEIGHTS_FILE
 
 from conftest import ROOT, make_tiny_model, speech_like
 

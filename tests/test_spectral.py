@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from codec.model import CodecConfig, build_codec
-from codec.nn.spectral import SpectralDecoder, SpectralEncoder, Transform
+from codec.model.nn.spectral import SpectralDecoder, SpectralEncoder, Transform
 
 HOP = 320
 KINDS = ("stft", "mdct")
@@ -147,7 +147,7 @@ def test_envelope_head_sets_each_bands_level():
     """The gain-shape head: whatever the shape's level, each band of the coefficients it gives
     has the RMS its log-level output says (up to the floor), and the shape within the band is
     kept; the bands cover every bin once, about one ERB each."""
-    from codec.nn.spectral_envelope import EnvelopeSpectralDecoder, erb_bands
+    from codec.model.nn.spectral_envelope import EnvelopeSpectralDecoder, erb_bands
     edges = erb_bands(161, 16000)
     assert edges[0] == 0 and edges[-1] == 161 and all(b - a >= 2 for a, b in zip(edges, edges[1:]))
     assert 20 <= len(edges) - 1 <= 30
@@ -170,7 +170,7 @@ def test_envelope_head_sets_each_bands_level():
 def test_pitch_prior_finds_the_period_of_a_voice(f0):
     """The pitch prior's lag search (a quarter-rate search, refined at the full rate) finds the
     period of a harmonic signal within a sample, from the frame and the hop before it."""
-    from codec.nn.spectral_pitch import PitchSpectralDecoder
+    from codec.model.nn.spectral_pitch import PitchSpectralDecoder
     dec = PitchSpectralDecoder(320, 8, width=16, blocks=1, sample_rate=16000)
     t = torch.arange(3 * 320) / 16000
     harmonics = sum(torch.sin(2 * math.pi * k * f0 * t + k) / k for k in range(1, 12))
@@ -184,7 +184,7 @@ def test_pitch_prior_filter_is_off_without_gain_and_combs_with_it():
     """With the gain's logit far below zero the comb filter passes its input; with it far above,
     a frame of noise loses energy (the comb keeps only what repeats at the lag) while a periodic
     frame at the found lag keeps its level."""
-    from codec.nn.spectral_pitch import PARAMS, PitchSpectralDecoder
+    from codec.model.nn.spectral_pitch import PARAMS, PitchSpectralDecoder
     dec = PitchSpectralDecoder(320, 8, width=16, blocks=1, sample_rate=16000)
     torch.manual_seed(0)
     history, previous = torch.zeros(1, 1, 320), torch.zeros(1, 1, PARAMS)

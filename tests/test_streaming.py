@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from codec.streaming import DecoderStream, EncoderStream, StreamDecoder, StreamEncoder
+from codec.runtime.streaming import DecoderStream, EncoderStream, StreamDecoder, StreamEncoder
 
 from conftest import speech_like
 

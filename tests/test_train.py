@@ -186,7 +186,7 @@ def test_init_from_a_model_of_another_shape_keeps_what_fits(tmp_path):
 
 
 def test_list_audio_files_folder_and_manifest(tmp_path):
-    from codec.audio import list_audio_files
+    from codec.runtime.audio import list_audio_files
     for name in ("b.flac", "a.wav", "sub/c.ogg", "notes.txt", "sub/d.mp3"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(b"")

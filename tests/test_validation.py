@@ -11,10 +11,10 @@ import soundfile as sf
 import torch
 
 import codec
-from codec import api
 from codec.__main__ import build_parser, main
-from codec.audio import check_signal, frame_into, to_float32
 from codec.errors import ArgumentError, AudioInputError, FormatError
+from codec.runtime import api
+from codec.runtime.audio import check_signal, frame_into, to_float32
 
 from conftest import ROOT, speech_like
 
@@ -101,7 +101,7 @@ def test_model_arguments(tiny_model):
 
 @pytest.mark.parametrize("backend", ["foo", "", "ONNX", None, 3])
 def test_unknown_backends_are_argument_errors(tiny_model, backend):
-    from codec.streaming import DecoderStream, EncoderStream
+    from codec.runtime.streaming import DecoderStream, EncoderStream
     for call in (lambda: codec.StreamEncoder(tiny_model, 6, backend),
                  lambda: codec.StreamDecoder(tiny_model, backend=backend),
                  lambda: EncoderStream(tiny_model, 12, backend),
@@ -245,9 +245,9 @@ def test_one_hertz_wav_is_refused_at_once(tmp_path, capsys):
 
 
 def test_original_rate_out_of_range_asks_for_rate(tmp_path, capsys, shipped_model):
-    header = codec.bitstream.Header(shipped_model.model_id, 500, 500, 3, 10, 50, 16000, 320)
+    header = codec.formats.bitstream.Header(shipped_model.model_id, 500, 500, 3, 10, 50, 16000, 320)
     src = tmp_path / "x.cdc"
-    src.write_bytes(codec.bitstream.write_bitstream(header, np.zeros((3, 50), np.int64)))
+    src.write_bytes(codec.formats.bitstream.write_bitstream(header, np.zeros((3, 50), np.int64)))
     rc, err = cli(["decode", src, tmp_path / "o.wav", "--rate", "original"], capsys)
     assert rc == 1 and "500 Hz" in err and "--rate" in err
     assert main(["decode", str(src), str(tmp_path / "o.wav")]) == 0

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torchaudio
 
-from ..audio import from_int16, to_int16
+from ..runtime.audio import from_int16, to_int16
 from .metrics import SAMPLE_RATE
 
 FRAME = SAMPLE_RATE // 50  # Lyra's 20 ms frame

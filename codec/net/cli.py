@@ -30,7 +30,7 @@ def _note(text: str, warning: bool = False) -> None:
 
 def _engine(args):
     """``--model DIR``'s engine, else the shipped model's."""
-    from ..engine import load_engine, shipped_engine
+    from ..runtime.engine import load_engine, shipped_engine
     return load_engine(args.model) if args.model else shipped_engine()
 
 
@@ -40,7 +40,7 @@ def _notes_from(args) -> None:
 
 
 def cmd_send(args) -> None:
-    from ..audio import RawPCM, conversion_note
+    from ..runtime.audio import RawPCM, conversion_note
     from .sender import send_file
     _notes_from(args)
     model = _engine(args)
@@ -137,7 +137,7 @@ def _receive_progress(rate: int):
 
 
 def cmd_receive(args) -> None:
-    from ..audio import Output, audio_format_for
+    from ..runtime.audio import Output, audio_format_for
     from .receiver import Receiver
     from .stats import format_summary
     _notes_from(args)

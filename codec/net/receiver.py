@@ -23,13 +23,13 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..audio import Output, audio_format_for, write_audio_blocks
 from ..errors import FormatError
-from ..signals import STOPS, caught, deferred
-from ..streaming import StreamDecoder, runtime_model
+from ..formats.packet import AudioPacket, EndPacket, StartPacket, decode_packet, model_tag_of
+from ..runtime.audio import Output, audio_format_for, write_audio_blocks
+from ..runtime.signals import STOPS, caught, deferred
+from ..runtime.streaming import StreamDecoder, runtime_model
 from . import DEFAULT_PORT, IDLE_TIMEOUT, format_address
 from .jitter import InterarrivalJitter, JitterBuffer, unwrap
-from .packet import AudioPacket, EndPacket, StartPacket, decode_packet, model_tag_of
 from .stats import ReceiveStats, format_summary
 
 __all__ = ["DEFAULT_PORT", "IDLE_TIMEOUT", "JitterBuffer", "ReceiveStats", "Receiver",

@@ -20,12 +20,13 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from ..bitstream import output_samples_for
 from ..errors import ArgumentError, check_int, check_sample_rate
-from ..audio import RawPCM, exact_length, open_audio, read_blocks, whole_frames
-from ..streaming import StreamEncoder, runtime_model
+from ..formats.bitstream import output_samples_for
+from ..formats.packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
+from ..runtime.audio import RawPCM, exact_length, open_audio, read_blocks, whole_frames
+from ..runtime.streaming import StreamEncoder, runtime_model
 from . import format_address
-from .packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
+
 REPEATS = 3  # START and END are each sent this many times
 IP_UDP_HEADER = {socket.AF_INET: 28, socket.AF_INET6: 48}  # bytes per datagram
 

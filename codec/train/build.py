@@ -21,7 +21,7 @@ def initial_model(config: CodecConfig | None, init_from: Path | None) -> Codec:
     saved = load_model(init_from)
     if saved.config.output_gain_db:  # a calibration belongs to the weights it measured
         saved.config = replace(saved.config, output_gain_db=())
-        saved.saved_graphs = None  # they hold the gain (nn/export.py)
+        saved.saved_graphs = None  # they hold the gain (model/export.py)
     config = config and replace(config, output_gain_db=())
     if config is None or config == saved.config:
         return saved

@@ -15,8 +15,8 @@ import soundfile as sf
 import torch
 from torchaudio import functional as AF
 
-from ..audio import list_audio_files
 from ..model import CodecConfig
+from ..runtime.audio import list_audio_files
 
 
 

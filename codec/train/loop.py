@@ -27,7 +27,7 @@ from torch import distributed as dist
 from tqdm import tqdm
 
 from ..model import Codec, CodecConfig
-from ..signals import STOPS, deferred
+from ..runtime.signals import STOPS, deferred
 from .adversary import Adversary
 from .averaging import WeightAverage
 from .build import autocast, distributed, initial_model

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..config import CodecConfig
-from ..quantize import QuantizerOutput
+from ..model.quantize import QuantizerOutput
 from .adversary import Adversary
 from .config import TrainConfig
 from .losses import (CompressedSpectralLoss, MultiResolutionSpectralLoss,

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torchaudio.functional import melscale_fbanks
 
-from ..store import shipped_config
+from ..runtime.store import shipped_config
 
 
 class MultiResolutionSpectralLoss(nn.Module):
@@ -167,7 +167,7 @@ class TransformCoefficientLoss(nn.Module):
 
     def __init__(self, kind: str, window: int):
         super().__init__()
-        from ..nn.spectral import Transform
+        from ..model.nn.spectral import Transform
         self.transform = Transform(kind, window)
 
     def _coefficients(self, x: torch.Tensor) -> torch.Tensor:

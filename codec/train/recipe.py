@@ -13,7 +13,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
-from ..store import RECIPE_FILE
+from ..runtime.store import RECIPE_FILE
 from .config import TrainConfig
 
 RUN_FIELDS = ("steps", "cpu_minutes", "wall_minutes", "log_every", "eval_every", "valid_items",

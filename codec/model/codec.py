@@ -1,10 +1,10 @@
 """The torch model: ``Codec(encoder, quantizer, decoder)``, built, saved and loaded.
 
 A model is built from components passed in; ``build_codec(config)`` is the factory that holds the
-hyper-parameters (``config.py``). Weights are saved as a plain tensor dict (loaded with
-``weights_only=True``) next to ``config.json`` (``store.py``: the folder layout, the model id and
-lookup by id). This is the entry point for research and training; the runtime (``engine.py``)
-runs the ONNX graphs exported from these modules without importing torch.
+hyper-parameters (``codec/config.py``). Weights are saved as a plain tensor dict (loaded with
+``weights_only=True``) next to ``config.json`` (``runtime/store.py``: the folder layout, the model
+id and lookup by id). This is the entry point for research and training; the runtime
+(``runtime/engine.py``) runs the ONNX graphs exported from these modules without importing torch.
 """
 
 from __future__ import annotations
@@ -18,17 +18,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .bitstream import MODEL_ID_SIZE
-from .config import CodecConfig
-from .errors import FormatError
+from ..config import CodecConfig
+from ..errors import FormatError
+from ..formats.bitstream import MODEL_ID_SIZE
+from ..runtime.store import (CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, model_dir_for_id,
+                             model_id_for, read_meta, shipped_architecture)
+from ..version import WEIGHTS_VERSION
 from .nn.registry import build_decoder, build_encoder
 from .quantize import QuantizerOutput, ResidualVQ
-from .store import (CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, config_for_id, model_dir_for_id,
-                    model_id_for, read_meta, shipped_architecture)
-from .version import WEIGHTS_VERSION
 
-__all__ = ["CONFIG_FILE", "WEIGHTS_DIR", "WEIGHTS_FILE", "Codec", "CodecConfig", "build_codec",
-           "config_for_id", "load_model", "load_model_for_id", "model_dir_for_id", "save_model"]
+__all__ = ["Codec", "build_codec", "load_model", "load_model_for_id", "save_model"]
 
 # Buffers that only training needs; left out of the shipped weights to keep them small.
 _TRAINING_ONLY = ("ema_count", "ema_sum", "idle")
@@ -49,15 +48,15 @@ class Codec(nn.Module):
         return self.config.hop
 
     def runtime_engine(self):
-        """This model's graphs on ONNX Runtime (``nn/onnx_runtime.py``): what its streams run
+        """This model's graphs on ONNX Runtime (``onnx_runtime.py``): what its streams run
         by default, shared by them while the weights stay."""
-        from .nn.onnx_runtime import engine_for
+        from .onnx_runtime import engine_for
         return engine_for(self)
 
     def eager_streams(self) -> tuple[type, type]:
         """The per-stream encoder and decoder classes that run these torch modules' ``step``
-        (``nn/eager.py``, ``backend="eager"``)."""
-        from .nn.eager import EagerDecoder, EagerEncoder
+        (``eager.py``, ``backend="eager"``)."""
+        from .eager import EagerDecoder, EagerEncoder
         return EagerEncoder, EagerDecoder
 
     @property
@@ -135,7 +134,7 @@ def save_model(model: Codec, directory: Path, extra: dict | None = None,
                graphs: bool = False) -> bytes:
     """Write ``codec.pt`` + ``config.json`` into ``directory``; return the model id.
 
-    ``graphs``: also export the per-frame ONNX graphs (``nn/export.py``) beside the weights,
+    ``graphs``: also export the per-frame ONNX graphs (``export.py``) beside the weights,
     their SHA-256 recorded in ``config.json``, so the runtime need not export them.
     """
     directory = Path(directory)
@@ -150,7 +149,7 @@ def save_model(model: Codec, directory: Path, extra: dict | None = None,
             "weights_sha256": hashlib.sha256(weights).hexdigest(),
             "model_id": model_id_for(weights, model.config).hex(), **(extra or {})}
     if graphs:
-        from .nn.export import save_graphs
+        from .export import save_graphs
         meta.update(save_graphs(model, directory))
     (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return bytes.fromhex(meta["model_id"])
@@ -185,8 +184,8 @@ def load_model(directory: str | Path | None = None) -> Codec:
         level.ema_sum.copy_(level.codebook)
         level.ema_count.fill_(1.0)
     model.model_id = model_id_for(weights, meta["config"])  # as saved: new fields keep old ids
-    if meta.get("graphs"):  # the runtime's graphs saved with these weights (nn/onnx_runtime.py)
-        from .nn.weights_cache import fingerprint
+    if meta.get("graphs"):  # the runtime's graphs saved with these weights (onnx_runtime.py)
+        from .weights_cache import fingerprint
         model.saved_graphs = (directory, fingerprint(model))
     return model.eval()
 

@@ -22,18 +22,18 @@ import sys
 
 import numpy as np
 
+from ..errors import ArgumentError, check_bitrate, check_bytes, check_choice, check_int
+from ..formats.payload import frame_payload, payload_codes
 from .audio import frame_into
 from .engine import Engine, EngineDecoder, EngineEncoder, shipped_engine
-from .errors import ArgumentError, check_bitrate, check_bytes, check_choice, check_int
-from .payload import frame_payload, payload_codes
 
 BACKENDS = ("auto", "onnxruntime", "eager")
 
 
 def is_codec(model) -> bool:
     """Whether ``model`` is a torch ``codec.Codec``, asked without importing torch (a Codec can
-    only exist once ``codec.model`` has been imported)."""
-    module = sys.modules.get("codec.model")
+    only exist once ``codec.model.codec``, which defines it, has been imported)."""
+    module = sys.modules.get("codec.model.codec")
     return module is not None and isinstance(model, module.Codec)
 
 

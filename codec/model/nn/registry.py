@@ -24,7 +24,7 @@ from .spectral_envelope import EnvelopeSpectralDecoder
 from .spectral_pitch import PitchSpectralDecoder
 
 if TYPE_CHECKING:
-    from ..config import CodecConfig
+    from ...config import CodecConfig
 
 Builder = Callable[["CodecConfig"], nn.Module]
 

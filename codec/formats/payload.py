@@ -1,7 +1,7 @@
 """One frame's payload: its K codes bit-packed, coarse first (pure Python + numpy).
 
-The one place payloads are coded; ``streaming.py`` (``StreamEncoder`` / ``StreamDecoder``) and
-``net/packet.py`` (AUDIO packets) both use it. The layout is one frame of a ``.cdc`` file
+The one place payloads are coded; ``runtime/streaming.py`` (``StreamEncoder`` / ``StreamDecoder``)
+and ``packet.py`` (AUDIO packets) both use it. The layout is one frame of a ``.cdc`` file
 (``bitpack.py``): MSB first, zero padding bits in the last byte.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import FormatError
 from .bitpack import MAX_BITS, pack_frame, packed_size, unpack_frame
-from .errors import FormatError
 
 MAX_CODEBOOKS = 64  # codes a frame, in a payload, a file or an AUDIO packet
 DEFAULT_BITS = 10  # the shipped model's code width (1024-entry codebooks)

@@ -27,11 +27,11 @@ from enum import IntEnum
 
 import numpy as np
 
-from ..bitpack import MAX_BITS, MIN_BITS, packed_size
-from ..bitstream import MAX_SAMPLE_RATE, MODEL_ID_SIZE
 from ..errors import FormatError
-from ..payload import DEFAULT_BITS, MAX_CODEBOOKS, frame_payload, payload_codes
 from ..version import PACKET_VERSION
+from .bitpack import MAX_BITS, MIN_BITS, packed_size
+from .bitstream import MAX_SAMPLE_RATE, MODEL_ID_SIZE
+from .payload import DEFAULT_BITS, MAX_CODEBOOKS, frame_payload, payload_codes
 
 PACKET_MAGIC = 0xC5
 MAX_PACKET_SIZE = 65536  # anything longer is rejected unread

@@ -1,7 +1,7 @@
 """The runtime engine: a model's ONNX graphs on ONNX Runtime, with numpy state and no torch.
 
 A saved model folder holds three kinds of graph, each exported from the torch modules' own
-``step`` (``nn/export.py``) and checked against its SHA-256 in ``config.json`` when loaded:
+``step`` (``model/export.py``) and checked against its SHA-256 in ``config.json`` when loaded:
 
 * ``encoder<K>``: waveform ``[1, 1, N * hop]`` -> codes ``[K, N]``, the encoder and the first
   ``K`` levels of the residual search in one call. One graph per bitrate's ``K`` (and all
@@ -29,8 +29,8 @@ from typing import Callable
 
 import numpy as np
 
-from .config import CodecConfig
-from .errors import FormatError
+from ..config import CodecConfig
+from ..errors import FormatError
 from .store import WEIGHTS_DIR, read_meta
 
 

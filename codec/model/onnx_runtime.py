@@ -1,4 +1,4 @@
-"""A torch ``Codec`` run on the runtime engine (``engine.py``): its graphs on ONNX Runtime.
+"""A torch ``Codec`` run on the runtime engine (``runtime/engine.py``): its graphs on ONNX Runtime.
 
 The graphs come from the model's folder when they were saved with these very weights (the
 tensors are unchanged since loading), else they are exported from the modules now, each the
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..engine import Engine, load_graph
-from ..store import read_meta
+from ..runtime.engine import Engine, load_graph
+from ..runtime.store import read_meta
 from .export import graph_for
 from .weights_cache import cached, fingerprint
 

@@ -84,7 +84,7 @@ class VectorQuantizer(nn.Module):
         if self.projected:
             self.register_buffer("projection", torch.eye(dim, code_dim))
         self.register_buffer("codebook", torch.randn(size, code_dim) * 0.1)
-        # Training-only statistics: not saved with the shipped weights (see ``model.py``).
+        # Training-only statistics: not saved with the shipped weights (see ``codec.py``).
         self.register_buffer("ema_count", torch.ones(size))
         self.register_buffer("ema_sum", self.codebook.clone())
         self.register_buffer("idle", torch.zeros(size))  # training steps since last chosen
@@ -158,7 +158,7 @@ def codes_to_latent(codes: torch.Tensor, books: torch.Tensor, projections: torch
     offset that tells the decoder how many codebooks reached it) when the model has one.
 
     The one place this is written: ``ResidualVQ.decode`` (the torch ``Codec`` and the eager
-    engine) and the exported decoder graph (``nn/export.py``) both call it, with the tables of
+    engine) and the exported decoder graph (``export.py``) both call it, with the tables of
     ``ResidualVQ.tables()``. ``K`` is only read as a slice bound, so the graph keeps it dynamic.
     """
     k = codes.shape[0]

@@ -14,12 +14,12 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .bitstream import MODEL_ID_SIZE
-from .config import CodecConfig
-from .errors import FormatError
-from .version import WEIGHTS_VERSION
+from ..config import CodecConfig
+from ..errors import FormatError
+from ..formats.bitstream import MODEL_ID_SIZE
+from ..version import WEIGHTS_VERSION
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+WEIGHTS_DIR = Path(__file__).parent.parent / "weights"
 PREVIOUS = "previous"  # the folder in ``weights/`` of earlier shipped models, one per model id
 # Where models are looked up by id: the shipped one, then one folder per earlier shipped model
 # (``weights/previous/<model id>/``), so files they wrote keep decoding. Tests replace the list.

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .errors import ClippingWarning
+from ..errors import ClippingWarning
 
 FULL_SCALE = np.float32(32767 / 32768)  # the largest 16-bit sample: at or above it, "at" full scale
 MIN_RUN = 3  # samples in a row at full scale that only clipping makes

@@ -29,8 +29,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import (ArgumentError, AudioInputError, check_choice, check_int,
-                     check_sample_rate)
+from ..errors import (ArgumentError, AudioInputError, check_choice, check_int, check_sample_rate)
 from .signals import raise_dropped
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")  # what the scripts and training look for

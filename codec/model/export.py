@@ -5,7 +5,7 @@ explicit: every tensor of the state structure that ``init_state`` returns (lists
 dataclasses of tensors, for any registered kind) becomes one graph input and one graph output,
 in the same order, and a runner feeds each call's state outputs back as the next call's inputs.
 So the fast path is derived from the one description of the model, never written a second time.
-The graphs and what they compute are listed in ``engine.py``, which runs them without torch.
+The graphs and what they compute are listed in ``runtime/engine.py``, which runs them without torch.
 Every graph takes any number of frames ``N`` per call.
 """
 
@@ -24,8 +24,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..engine import FrameGraph
-from ..quantize import codes_to_latent
+from ..runtime.engine import FrameGraph
+from .quantize import codes_to_latent
 
 OPSET = 17
 EXAMPLE_FRAMES = 2  # traced with two frames, so that no frame axis is taken for a constant 1
@@ -168,7 +168,7 @@ def decoder_graph(model: nn.Module) -> FrameGraph:
 
 
 def graph_for(model: nn.Module, role: str) -> FrameGraph:
-    """The graph of one role (``engine.py``): ``encoder<K>`` or ``decoder``."""
+    """The graph of one role (``runtime/engine.py``): ``encoder<K>`` or ``decoder``."""
     if role == "decoder":
         return decoder_graph(model)
     if role.startswith("encoder") and role[7:].isdigit():

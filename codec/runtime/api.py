@@ -16,41 +16,21 @@ from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
-from . import bitstream
-from .errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatError,
-                     check_bitrate, check_bytes, check_sample_rate)
+from ..config import CodecConfig
+from ..errors import (MAX_RATE, MIN_RATE, ArgumentError, AudioInputError, FormatError,
+                      check_bitrate, check_bytes, check_sample_rate)
+from ..formats import bitstream
 from .audio import (BLOCK_SECONDS, Output, RawPCM, audio_format_for, check_not_empty, check_signal,
                     exact_length, in_blocks, mono_blocks, open_audio, open_binary, resample_blocks,
                     to_float32, whole_frames, write_audio_blocks)
-from .engine import Engine, load_engine, shipped_engine
 from .clipping import CheckedFile, ClipCheck
-from .config import CodecConfig
+from .engine import Engine, load_engine, shipped_engine
 from .store import config_for_id, model_dir_for_id
 from .streaming import DecoderStream, EncoderStream, check_model, runtime_model
 
 Model = Engine  # or a torch ``codec.Codec``: both have ``config``, ``hop``, ``model_id``, ``delay``
 
 Progress = Callable[[int], None]  # called with the number of new input samples done
-
-
-def load_model(directory: str | Path | None = None):
-    """The torch ``Codec`` (for research and training; needs torch): the shipped model, cached,
-    or the model saved in ``directory``. The runtime needs none: see ``engine.load_engine``."""
-    try:
-        from .model import load_model as load
-    except ModuleNotFoundError as e:
-        if e.name not in ("torch", "torchaudio"):
-            raise
-        raise ModuleNotFoundError(f"codec.load_model() needs {e.name}: pip install "
-                                  "'codec[train]' (the runtime needs neither: codec.compress, "
-                                  "codec.StreamEncoder() run without torch)", name=e.name) from None
-    return _shipped_codec() if directory is None else load(directory)
-
-
-@functools.lru_cache(maxsize=1)
-def _shipped_codec():
-    from .model import load_model as load
-    return load()
 
 
 def model_for_id(model_id: bytes) -> Engine:

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import FormatError
+from ..version import FILE_VERSION
 from .bitpack import MAX_BITS, MIN_BITS, pack_codes, packed_size, unpack_codes
-from .errors import FormatError
 from .payload import MAX_CODEBOOKS
-from .version import FILE_VERSION
 
 MAGIC = b"CODC"
 MODEL_ID_SIZE = 8  # bytes of a model id (store.model_id_for), in files and START packets
