@@ -62,7 +62,7 @@ class Codec(nn.Module):
     @property
     def delay(self) -> int:
         """Samples by which the decoder's output lags the input (its synthesis delay)."""
-        return getattr(self.decoder, "delay", 0)
+        return self.decoder.delay
 
     def pad(self, wav: torch.Tensor) -> torch.Tensor:
         """Zero-pad ``[B, 1, T]`` on the right to whole frames."""

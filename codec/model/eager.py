@@ -1,6 +1,8 @@
 """The reference per-stream engine: the torch modules' own ``step`` (``backend="eager"``).
 
-Same interface as ``engine.EngineEncoder`` / ``EngineDecoder``, which tests hold to it.
+``EagerEncoder`` / ``EagerDecoder`` are an ``EncoderBackend`` / ``DecoderBackend``
+(``runtime/protocols.py``), as ``runtime/engine.py``'s ``EngineEncoder`` / ``EngineDecoder``
+are; ``tests/test_protocols.py`` holds both pairs to them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from torch import nn
 
 
 class EagerLive:
-    """``engine.LiveCall``'s interface over the eager step: fill ``x``, ``run()``."""
+    """A ``FrameCall`` over the eager step: fill ``x``, ``run()``."""
 
     def __init__(self, run: Callable[[np.ndarray], np.ndarray], x: np.ndarray):
         self.x, self._run = x, run
@@ -28,6 +30,9 @@ class EagerEncoder:
     def __init__(self, model: nn.Module):
         self.model = model
         self.state = model.encoder.init_state(1)
+
+    def prepare(self, num_codebooks: int, live: bool = True) -> None:
+        """Nothing to build: the torch modules run as they are."""
 
     def live(self, num_codebooks: int) -> EagerLive:
         return EagerLive(lambda x: self.codes(x, num_codebooks),
@@ -47,6 +52,9 @@ class EagerDecoder:
     def __init__(self, model: nn.Module):
         self.model = model
         self.state = model.decoder.init_state(1)
+
+    def prepare(self, live: bool = True) -> None:
+        """Nothing to build: the torch modules run as they are."""
 
     def live(self, num_codebooks: int) -> EagerLive:
         return EagerLive(lambda x: self.samples(x)[None, None], np.zeros((num_codebooks, 1), np.int64))

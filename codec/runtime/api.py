@@ -25,10 +25,9 @@ from .audio import (BLOCK_SECONDS, Output, RawPCM, audio_format_for, check_not_e
                     to_float32, whole_frames, write_audio_blocks)
 from .clipping import CheckedFile, ClipCheck
 from .engine import Engine, load_engine, shipped_engine
+from .protocols import RuntimeModel
 from .store import config_for_id, model_dir_for_id
 from .streaming import DecoderStream, EncoderStream, check_model, runtime_model
-
-Model = Engine  # or a torch ``codec.Codec``: both have ``config``, ``hop``, ``model_id``, ``delay``
 
 Progress = Callable[[int], None]  # called with the number of new input samples done
 
@@ -80,7 +79,7 @@ def naming(src) -> Iterator[None]:
         raise type(e)(f"{_shown(src)}: {e}") from None
 
 
-def read_header(data: bytes, model: Model | None = None) -> bitstream.Header:
+def read_header(data: bytes, model: RuntimeModel | None = None) -> bitstream.Header:
     """A file's header, with the frame geometry of ``model`` (default: the model the file names)."""
     model = model or model_for_file(data)
     return bitstream.read_header(data, model.config.sample_rate, model.hop)
@@ -96,7 +95,7 @@ class EncodeResult:
         return bitstream.true_bitrate_kbps(self.header, self.size)
 
 
-def encode_blocks(model: Model, blocks: Iterator[np.ndarray], sample_rate: int,
+def encode_blocks(model: RuntimeModel, blocks: Iterator[np.ndarray], sample_rate: int,
                   num_samples: int, num_codebooks: int, progress: Progress | None = None) -> bytes:
     """Float blocks at the model's rate (any sizes) -> a complete bitstream file's bytes, with
     ``num_codebooks`` codes a frame (``codebooks_for(model, bitrate)``)."""
@@ -109,13 +108,13 @@ def encode_blocks(model: Model, blocks: Iterator[np.ndarray], sample_rate: int,
                                              all_codes.shape[1]), all_codes)
 
 
-def _encoder(model: Model, num_codebooks: int) -> EncoderStream:
+def _encoder(model: RuntimeModel, num_codebooks: int) -> EncoderStream:
     stream = EncoderStream(model, num_codebooks)
     stream.prepare(num_codebooks)
     return stream
 
 
-def _header(model: Model, stream: EncoderStream, sample_rate: int, num_samples: int,
+def _header(model: RuntimeModel, stream: EncoderStream, sample_rate: int, num_samples: int,
             frames: int) -> bitstream.Header:
     return bitstream.Header(model.model_id, sample_rate, num_samples, stream.num_codebooks,
                             model.config.codebook_bits, frames, model.config.sample_rate,
@@ -137,7 +136,7 @@ def code_blocks(stream: EncoderStream, blocks: Iterator[np.ndarray],
         yield stream.push(np.clip(frames, -1, 1))
 
 
-def encode_audio_to(out: BinaryIO, model: Model, f, num_codebooks: int,
+def encode_audio_to(out: BinaryIO, model: RuntimeModel, f, num_codebooks: int,
                     progress: Progress | None = None) -> bitstream.Header:
     """An open audio file, read in blocks, encoded into ``out`` (a seekable binary file) in
     blocks: memory does not grow with the input, whose length is counted as it is read (a
@@ -176,8 +175,8 @@ def _trimmed(blocks: Iterator[np.ndarray], length: Callable[[], int]) -> Iterato
     yield from exact_length(iter([] if held is None else [held]), length() - done)
 
 
-def decode_blocks(model: Model, data: "bytes | BitstreamInput", frames_per_block: int = 250
-                  ) -> tuple[bitstream.Header, Iterator[np.ndarray]]:
+def decode_blocks(model: RuntimeModel, data: "bytes | BitstreamInput",
+                  frames_per_block: int = 250) -> tuple[bitstream.Header, Iterator[np.ndarray]]:
     """Bitstream bytes (or an input from ``open_bitstream``) -> (header, iterator of float32
     blocks in [-1, 1] at the model's rate).
 
@@ -224,8 +223,9 @@ class BitstreamInput:
 
 
 @contextmanager
-def open_bitstream(src, model: Model | None = None, codes: bool = True, config_only: bool = False
-                   ) -> Iterator[tuple[Model | CodecConfig, BitstreamInput]]:
+def open_bitstream(src, model: RuntimeModel | None = None, codes: bool = True,
+                   config_only: bool = False
+                   ) -> Iterator[tuple[RuntimeModel | CodecConfig, BitstreamInput]]:
     """``(model, input)`` of a ``.cdc`` file (``-``: stdin), verified before anything else is
     done with it, in bounded memory whatever the input: the header is read first (a file that
     is not a bitstream is refused from its first bytes), a regular file's size is checked
@@ -288,13 +288,13 @@ def _mono(wav: np.ndarray) -> np.ndarray:
     return wav
 
 
-def codebooks_for(model: Model, bitrate) -> int:
+def codebooks_for(model: RuntimeModel, bitrate) -> int:
     """The number of codebooks for one of the model's bitrates (``ArgumentError`` otherwise)."""
     return model.config.codebooks_for(check_bitrate(bitrate, model.config))
 
 
 def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
-             model: Model | None = None) -> bytes:
+             model: RuntimeModel | None = None) -> bytes:
     """Encode a signal (1-D, or [samples, channels]; float in [-1, 1] or int16) to bytes.
 
     Every argument is checked first (``AudioInputError`` / ``ArgumentError``, both
@@ -315,7 +315,7 @@ def compress(wav: np.ndarray, sample_rate: int, bitrate: float = 6.0,
     return data
 
 
-def decompress(data: bytes, model: Model | None = None, rate: int | str | None = None
+def decompress(data: bytes, model: RuntimeModel | None = None, rate: int | str | None = None
                ) -> tuple[np.ndarray, int]:
     """Bytes from ``compress`` -> (float32 1-D signal in [-1, 1], its rate).
 
@@ -366,7 +366,7 @@ def _at_rate(blocks: Iterator[np.ndarray], header: bitstream.Header, out_rate: i
 
 
 def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: bool = False,
-                model: Model | None = None, on_open: Callable | None = None,
+                model: RuntimeModel | None = None, on_open: Callable | None = None,
                 progress: Progress | None = None, raw: RawPCM | None = None) -> EncodeResult:
     """Encode any audio file soundfile reads (``-`` = stdin), or headerless samples that
     ``raw`` describes, into a bitstream file (``-`` = stdout).
@@ -402,14 +402,14 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".
                     ".aiff", ".au", ".w64", ".caf")
 
 
-def read_input_bytes(src: str | Path, model: Model | None = None) -> bytes:
+def read_input_bytes(src: str | Path, model: RuntimeModel | None = None) -> bytes:
     """All of a verified bitstream file (``-`` = stdin): see ``open_bitstream``."""
     with open_bitstream(src, model, config_only=True) as (_, found):
         return found.read()
 
 
 def decode_file(src: str | Path, dst: str | Path, rate: int | str | None = None,
-                force: bool = False, model: Model | None = None,
+                force: bool = False, model: RuntimeModel | None = None,
                 progress: Progress | None = None, on_open: Callable | None = None
                 ) -> bitstream.Header:
     """Decode a bitstream file to 16-bit audio: WAV, or FLAC/OGG by ``dst``'s extension.
@@ -446,7 +446,7 @@ def _tap(blocks: Iterator[np.ndarray], progress: Progress) -> Iterator[np.ndarra
         yield b
 
 
-def transcode(data: bytes, bitrate: float, model: Model | None = None) -> bytes:
+def transcode(data: bytes, bitrate: float, model: RuntimeModel | None = None) -> bytes:
     """A ``.cdc`` file cut to a lower bitrate without decoding: the codes are stored coarse
     first, so the file's first codebooks are the lower bitrate's (the same bytes when the
     bitrate is the file's). ``ArgumentError`` for a bitrate above the file's: that needs
@@ -466,7 +466,7 @@ def transcode(data: bytes, bitrate: float, model: Model | None = None) -> bytes:
 
 
 def transcode_file(src: str | Path, dst: str | Path, bitrate: float, force: bool = False,
-                   model: Model | None = None) -> None:
+                   model: RuntimeModel | None = None) -> None:
     """``transcode`` from file to file (``-``: stdin, stdout), written atomically."""
     output = Output(dst, force, inputs=[src])
     check_bitstream_name(dst)

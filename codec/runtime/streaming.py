@@ -7,10 +7,11 @@ payload out; one payload (or ``None`` for a lost packet) in, one frame out, ``de
 late for a kind with a synthesis delay.
 
 ``model``: ``None`` (the shipped model), a runtime ``Engine`` (``engine.load_engine``), or a torch
-``Codec`` (``codec.load_model()``). They run on ONNX Runtime (``engine.py``: graphs exported from
-the model's own modules; a ``Codec``'s are exported when first needed), without importing torch
-unless a ``Codec`` is passed; ``backend="eager"`` runs a ``Codec``'s torch modules' ``step``
-itself, the reference that tests hold the graphs to.
+``Codec`` (``codec.load_model()``), both ``RuntimeModel``s (``protocols.py``). They run on ONNX
+Runtime (``engine.py``: graphs exported from the model's own modules; a ``Codec``'s are exported
+when first needed), without importing torch unless a ``Codec`` is passed; ``backend="eager"``
+runs a ``Codec``'s torch modules' ``step`` itself, the reference that tests hold the graphs to.
+Each backend gives a stream an ``EncoderBackend`` and a ``DecoderBackend`` (``protocols.py``).
 
 Each stream owns its state; the model is shared read-only, so it stays usable offline and by any
 number of other streams.
@@ -26,6 +27,7 @@ from ..errors import ArgumentError, check_bitrate, check_bytes, check_choice, ch
 from ..formats.payload import frame_payload, payload_codes
 from .audio import frame_into
 from .engine import Engine, EngineDecoder, EngineEncoder, shipped_engine
+from .protocols import DecoderBackend, EncoderBackend, FrameCall, RuntimeModel
 
 BACKENDS = ("auto", "onnxruntime", "eager")
 
@@ -37,7 +39,7 @@ def is_codec(model) -> bool:
     return module is not None and isinstance(model, module.Codec)
 
 
-def check_model(model, name: str = "model", optional: bool = False):
+def check_model(model, name: str = "model", optional: bool = False) -> RuntimeModel | None:
     """A runtime ``Engine`` (``codec.load_engine()``) or a torch ``codec.Codec``
     (``codec.load_model()``); ``None`` too when ``optional``."""
     if (model is None and optional) or isinstance(model, Engine) or is_codec(model):
@@ -56,28 +58,29 @@ def resolve_backend(backend: str, model=None) -> str:
     return "onnxruntime" if backend == "auto" else backend
 
 
-def runtime_model(model=None):
+def runtime_model(model=None) -> RuntimeModel:
     """``model`` checked (an ``Engine`` or a torch ``Codec``), or the shipped engine."""
     return check_model(model, optional=True) or shipped_engine()
 
 
-def _engines(model, backend: str):
+def _engines(model: RuntimeModel, backend: str
+             ) -> tuple[type[EncoderBackend], type[DecoderBackend], RuntimeModel]:
     """The per-stream encoder and decoder classes for ``model`` on ``backend``, and the engine
     (or the ``Codec`` itself for ``eager``) they are built on."""
     if resolve_backend(backend, model) == "eager":
-        return (*model.eager_streams(), model)
+        return (*model.eager_streams(), model)  # a TorchModel's
     if isinstance(model, Engine):
         return EngineEncoder, EngineDecoder, model
-    return EngineEncoder, EngineDecoder, model.runtime_engine()  # a Codec's own
+    return EngineEncoder, EngineDecoder, model.runtime_engine()  # a Codec's own (TorchModel)
 
 
 class EncoderStream:
     """Waveform chunks (multiples of the hop) -> codes ``[K, frames]``, state carried over."""
 
-    def __init__(self, model, num_codebooks: int, backend: str = "auto"):
+    def __init__(self, model: RuntimeModel | None, num_codebooks: int, backend: str = "auto"):
         self.model, self.num_codebooks = runtime_model(model), num_codebooks
         encoder, _, engine = _engines(self.model, backend)
-        self._engine = encoder(engine)
+        self._engine: EncoderBackend = encoder(engine)
 
     def push(self, wav: np.ndarray, num_codebooks: int | None = None) -> np.ndarray:
         k = self.num_codebooks if num_codebooks is None else num_codebooks
@@ -87,7 +90,7 @@ class EncoderStream:
             return np.zeros((k, 0), np.int64)
         return self._engine.codes(wav, k)
 
-    def live(self, num_codebooks: int):
+    def live(self, num_codebooks: int) -> FrameCall:
         """The one-frame call for ``K`` codes (``engine.LiveCall``): write the frame into its
         ``x`` (``[1, 1, hop]``), ``run()`` returns codes whose first ``K`` rows are the frame's."""
         return self._engine.live(num_codebooks)
@@ -95,9 +98,7 @@ class EncoderStream:
     def prepare(self, num_codebooks: int) -> None:
         """Build the session ``push`` needs for ``num_codebooks`` codes now, not at the first
         call (``live`` builds the per-frame one)."""
-        prepare = getattr(self._engine, "prepare", None)
-        if prepare:
-            prepare(num_codebooks, False)
+        self._engine.prepare(num_codebooks, False)
 
 
 class DecoderStream:
@@ -109,10 +110,10 @@ class DecoderStream:
     each call returns ``frames * hop`` samples, ``delay`` samples late.
     """
 
-    def __init__(self, model, aligned: bool = True, backend: str = "auto"):
+    def __init__(self, model: RuntimeModel | None, aligned: bool = True, backend: str = "auto"):
         self.model = runtime_model(model)
         _, decoder, engine = _engines(self.model, backend)
-        self._engine = decoder(engine)
+        self._engine: DecoderBackend = decoder(engine)
         self._tail = self.model.delay if aligned else 0  # samples ``finish`` returns
         self._skip = self._tail                          # samples still to drop at the start
         self._last: np.ndarray | None = None             # the last frame's codes, for ``finish``
@@ -127,7 +128,7 @@ class DecoderStream:
             wav, self._skip = wav[self._skip:], max(0, self._skip - len(wav))
         return wav
 
-    def live(self, num_codebooks: int):
+    def live(self, num_codebooks: int) -> FrameCall:
         """The one-frame call for ``K`` codes (``engine.LiveCall``), outside the alignment
         above: write codes ``[K, 1]`` into its ``x``; ``run()`` returns ``[1, 1, hop]`` samples."""
         return self._engine.live(num_codebooks)
@@ -135,9 +136,7 @@ class DecoderStream:
     def prepare(self) -> None:
         """Build the session ``push`` needs now, not at the first call (``live`` builds the
         per-frame one)."""
-        prepare = getattr(self._engine, "prepare", None)
-        if prepare:
-            prepare(False)
+        self._engine.prepare(False)
 
     def finish(self) -> np.ndarray:
         """The last ``delay`` samples of an aligned stream (none for a kind without delay): the
@@ -155,7 +154,8 @@ class StreamEncoder:
     ``resolve_backend``; the one in use is ``self.backend``.
     """
 
-    def __init__(self, model=None, bitrate: float = 6.0, backend: str = "auto"):
+    def __init__(self, model: RuntimeModel | None = None, bitrate: float = 6.0,
+                 backend: str = "auto"):
         self.model = runtime_model(model)
         self.frame_size = self.model.hop
         self.backend = resolve_backend(backend, self.model)
@@ -200,7 +200,8 @@ class StreamDecoder:
     the frame that packet ``n`` encoded.
     """
 
-    def __init__(self, model=None, fade_frames: int = 5, backend: str = "auto"):
+    def __init__(self, model: RuntimeModel | None = None, fade_frames: int = 5,
+                 backend: str = "auto"):
         self.model = runtime_model(model)
         self.fade_frames = check_int(fade_frames, "fade_frames", 1)
         self.frame_size = self.model.hop

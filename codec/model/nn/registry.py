@@ -1,11 +1,15 @@
-"""Kinds of encoder and decoder, by the name a ``CodecConfig`` gives them.
+"""Kinds of encoder and decoder, by the name a ``CodecConfig`` gives them, and their contract.
 
-The contract every kind keeps (tests hold each registered kind to it):
+The contract every kind keeps is written down as ``EncoderKind`` / ``DecoderKind`` below
+(``tests/test_protocols.py`` holds every registered kind to their methods, ``tests/test_kinds.py``
+to what they compute):
 - encoder: waveform ``[B, 1, F * hop]`` -> latents ``[B, dim, F]``; decoder: the reverse.
 - Causal: output frame ``f`` depends on input up to the end of frame ``f`` only.
 - Explicit streaming state: ``init_state(batch)`` and ``step(x, state)``, with ``step`` over
-  consecutive chunks equal to ``forward`` over their concatenation.
-- The decoder declares ``delay`` (samples, 0 if absent): its output sample ``n`` estimates input
+  consecutive chunks equal to ``forward`` over their concatenation. The state is a structure of
+  lists, dicts and dataclasses of tensors (``model/export.py`` makes each tensor a graph input
+  and output), owned by the caller.
+- The decoder declares ``delay`` (samples; 0 for none): its output sample ``n`` estimates input
   sample ``n - delay``. Where a signal ends, its last ``delay`` samples are completed by one more
   frame decoded from the last frame's codes repeated (``Codec.decode``, ``DecoderStream.finish``,
   ``StreamDecoder.flush``: all three agree), so aligned outputs are exactly as long as the input.
@@ -13,8 +17,9 @@ The contract every kind keeps (tests hold each registered kind to it):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
+import torch
 from torch import nn
 
 from .seanet import Decoder as SEANetDecoder
@@ -25,6 +30,38 @@ from .spectral_pitch import PitchSpectralDecoder
 
 if TYPE_CHECKING:
     from ...config import CodecConfig
+
+
+@runtime_checkable
+class EncoderKind(Protocol):
+    """An encoder kind (an ``nn.Module``): waveform ``[B, 1, F * hop]`` -> latents
+    ``[B, dim, F]``, offline (``forward``) or chunk by chunk (``step``). The data argument is
+    positional (its name is the kind's own)."""
+
+    def forward(self, wav: torch.Tensor, /) -> torch.Tensor: ...
+
+    def init_state(self, batch: int = 1) -> Any:
+        """A fresh streaming state for ``batch`` streams."""
+
+    def step(self, wav: torch.Tensor, /, state: Any) -> torch.Tensor:
+        """``forward`` of the next chunk (whole frames), ``state`` updated in place."""
+
+
+@runtime_checkable
+class DecoderKind(Protocol):
+    """A decoder kind (an ``nn.Module``): latents ``[B, dim, F]`` -> waveform
+    ``[B, 1, F * hop]``, ``delay`` samples late."""
+
+    delay: int
+
+    def forward(self, z: torch.Tensor, /) -> torch.Tensor: ...
+
+    def init_state(self, batch: int = 1) -> Any:
+        """A fresh streaming state for ``batch`` streams."""
+
+    def step(self, z: torch.Tensor, /, state: Any) -> torch.Tensor:
+        """``forward`` of the next chunk (whole frames), ``state`` updated in place."""
+
 
 Builder = Callable[["CodecConfig"], nn.Module]
 

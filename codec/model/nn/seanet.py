@@ -103,8 +103,11 @@ class Decoder(StreamingSequential):
     """Latents ``[B, dim, F]`` -> waveform ``[B, 1, F * prod(ratios)]``, mirroring ``Encoder``.
 
     The last layer is a transposed convolution straight to the waveform: a learned overlap-add of
-    patches of ``2 * ratios[0]`` samples.
+    patches of ``2 * ratios[0]`` samples. No synthesis delay: the transposed convolutions carry
+    what belongs to later positions into the next chunk.
     """
+
+    delay = 0
 
     def __init__(self, channels: int, ratios: Sequence[int], dim: int,
                  dilations: Sequence[int] = (1, 3), kernel_factors: Sequence[int] = (2, 2),
