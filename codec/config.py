@@ -3,6 +3,14 @@
 Plain data, no torch: the runtime reads it to know the frame geometry, the bitrates and the code
 width; ``model.build_codec`` turns it into modules. The frame size and rate are derived here
 (``hop``, ``frame_rate``) and nowhere else.
+
+Each kind of encoder and decoder (``model/nn/registry.py``) has its own small config,
+``SEANetConfig`` or ``SpectralConfig``, whose fields ``CodecConfig`` holds flat, as
+``config.json`` saves them; ``CodecConfig.encoder`` / ``decoder`` name the kinds, and
+``kind_config(role)`` gives the config of one, which is all its registry entry reads besides the
+shared geometry. A model's id (``runtime/store.model_id_for``) hashes only the shared fields and
+those of its own kinds (``identity``); the ids of models saved before (weights format 2) hash
+the whole config as saved, and stay as they are.
 """
 
 from __future__ import annotations
@@ -10,18 +18,28 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from .errors import format_bitrates as _listed  # ``1.5, 3, 6 or 9``
 
 
 @dataclass(frozen=True)
-class CodecConfig:
-    sample_rate: int = 16000
-    encoder: str = "seanet"               # kinds, from ``model/nn/registry.py``
-    decoder: str = "seanet"
-    hop_size: int = 0                     # samples per frame; 0: prod(ratios) (SEANet)
-    # spectral kind (``model/nn/spectral.py``)
+class SEANetConfig:
+    """The SEANet kind (``model/nn/seanet.py``): a waveform encoder of strided convolutions and
+    its mirrored decoder."""
+
+    channels: int = 48                    # first stage; doubles at each later stage
+    ratios: tuple[int, ...] = (8, 5, 8)   # the strides; their product is the hop (hop_size 0)
+    dilations: tuple[int, ...] = (1, 3)
+    kernel_factors: tuple[int, ...] = (2, 1)  # kernel / stride of each stage after the first
+
+
+@dataclass(frozen=True)
+class SpectralConfig:
+    """The spectral kinds (``model/nn/spectral.py``; the decoders ``spectral-envelope`` and
+    ``spectral-pitch``, ``spectral_envelope.py`` and ``spectral_pitch.py``, are the same with
+    another head): ConvNeXt blocks at the frame rate over a transform of each frame."""
+
     transform: str = "stft"               # "stft" (complex bins) or "mdct" (real coefficients)
     width: int = 256                      # channels of the ConvNeXt blocks
     encoder_blocks: int = 4
@@ -34,20 +52,36 @@ class CodecConfig:
     synthesis_window: int = 0             # decoder: samples per synthesis frame (0: hop)
     synthesis_step: int = 0               # decoder: samples between them (0: half the window);
                                           # the output is window - step samples late
-    # SEANet kind (``model/nn/seanet.py``)
-    channels: int = 48                    # first stage; doubles at each later stage
-    ratios: tuple[int, ...] = (8, 5, 8)   # product = samples per frame
+
+
+# The config of each kind, by the name ``CodecConfig.encoder`` / ``decoder`` gives it (the
+# registry, ``model/nn/registry.py``, has the modules; tests/test_config.py holds the two
+# tables to the same kinds).
+KIND_CONFIGS: dict[str, type[SEANetConfig] | type[SpectralConfig]] = {
+    "seanet": SEANetConfig, "spectral": SpectralConfig, "spectral-envelope": SpectralConfig,
+    "spectral-pitch": SpectralConfig}
+
+
+@dataclass(frozen=True)
+class CodecConfig(SEANetConfig, SpectralConfig):
+    """Every hyper-parameter of a model, flat as ``config.json`` saves it: the fields below,
+    shared by every kind, and each kind's (inherited from ``SEANetConfig`` and
+    ``SpectralConfig``), of which a model uses those of its encoder's and decoder's kinds."""
+
+    sample_rate: int = 16000
+    encoder: str = "seanet"               # kinds, from ``model/nn/registry.py``
+    decoder: str = "seanet"
+    hop_size: int = 0                     # samples per frame; 0: prod(ratios) (SEANet)
     dim: int = 64                         # latent and codebook vector size
-    dilations: tuple[int, ...] = (1, 3)
     num_codebooks: int = 18
     codebook_size: int = 1024
     bitrates: tuple[float, ...] = (1.5, 3.0, 6.0, 9.0)  # kbps trained by quantizer dropout
     code_dim: int = 16                    # codebook vector size; 0: dim (model/quantize.py)
     depth_bias: bool = False              # a learnt latent offset per number of codebooks
                                           # received, so the decoder knows the bitrate
-    kernel_factors: tuple[int, ...] = (2, 1)  # kernel / stride of each stage after the first
-    # beam width of the encoder's code search at each of ``bitrates`` (model/quantize.py ``search``;
-    # empty, or a bitrate not listed: 1, greedy). The decoder and the bitstream do not change.
+    # beam width of the encoder's code search at each of ``bitrates`` (model/quantize.py
+    # ``search``; empty, or a bitrate not listed: 1, greedy). The decoder and the bitstream do
+    # not change.
     search_beams: tuple[int, ...] = ()
     # make-up gain of the decoder's output at each of ``bitrates`` (dB; empty: none): a quantized
     # latent decodes a little quiet, more so at low bitrates. Measured on held-out speakers for
@@ -119,6 +153,34 @@ class CodecConfig:
     def from_dict(cls, d: dict) -> "CodecConfig":
         known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in known.items()})
+
+    @staticmethod
+    def kind_fields(kind: str) -> tuple[str, ...]:
+        """The fields of a kind's config (``ValueError`` naming the kinds for an unknown one)."""
+        if kind not in KIND_CONFIGS:
+            raise ValueError(f"unknown kind {kind!r}: the kinds are {', '.join(KIND_CONFIGS)}")
+        return tuple(f.name for f in fields(KIND_CONFIGS[kind]))
+
+    def kind_config(self, role: str) -> SEANetConfig | SpectralConfig:
+        """The config of the kind of ``role`` (``"encoder"`` or ``"decoder"``): a
+        ``SEANetConfig`` or a ``SpectralConfig`` of this config's values."""
+        if role not in ("encoder", "decoder"):
+            raise ValueError(f"role must be 'encoder' or 'decoder', got {role!r}")
+        kind = getattr(self, role)
+        values = {f: getattr(self, f) for f in self.kind_fields(kind)}
+        return KIND_CONFIGS[kind](**values)
+
+    @classmethod
+    def identity(cls, saved: dict) -> dict:
+        """What a model's id hashes of its saved config (weights format 3 on): the shared fields
+        and those of its encoder's and decoder's kinds, as saved (a field added since, absent
+        from the file, changes no id), with the frame size as ``hop`` (``hop_size`` or the
+        ratios' product). Another kind's fields, which the model never reads, are left out."""
+        config = cls.from_dict(saved)
+        kinds = {f.name for kind in KIND_CONFIGS.values() for f in fields(kind)}
+        used = ({f.name for f in fields(cls)} - kinds - {"hop_size"}
+                | set(cls.kind_fields(config.encoder)) | set(cls.kind_fields(config.decoder)))
+        return {"hop": config.hop, **{k: v for k, v in saved.items() if k in used}}
 
     @property
     def hop(self) -> int:

@@ -183,7 +183,8 @@ def load_model(directory: str | Path | None = None) -> Codec:
     for level in model.quantizer.levels:  # rebuild the EMA statistics for fine-tuning
         level.ema_sum.copy_(level.codebook)
         level.ema_count.fill_(1.0)
-    model.model_id = model_id_for(weights, meta["config"])  # as saved: new fields keep old ids
+    # as saved, by the rule of its format version: new fields and new rules keep old ids
+    model.model_id = model_id_for(weights, meta["config"], meta["format_version"])
     if meta.get("graphs"):  # the runtime's graphs saved with these weights (onnx_runtime.py)
         from .weights_cache import fingerprint
         model.saved_graphs = (directory, fingerprint(model))

@@ -4,7 +4,8 @@ A model folder holds ``config.json`` (the format version, the ``CodecConfig``, t
 the weights, the model id, and the per-frame graphs with their SHA-256), the torch weights
 ``codec.pt`` (for research and training) and the ONNX graphs the runtime runs. The model id
 written into every file and packet is derived from the config as saved and the weights, so a
-decoder can refuse codes produced by any other model.
+decoder can refuse codes produced by any other model; its rule is that of the folder's format
+version (``model_id_for``), so the id of a model saved before stays as stored.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..config import CodecConfig
 from ..errors import FormatError
 from ..formats.bitstream import MODEL_ID_SIZE
-from ..version import WEIGHTS_VERSION
+from ..version import WEIGHTS_VERSION, WEIGHTS_VERSIONS
 
 WEIGHTS_DIR = Path(__file__).parent.parent / "weights"
 PREVIOUS = "previous"  # the folder in ``weights/`` of earlier shipped models, one per model id
@@ -29,10 +30,15 @@ CONFIG_FILE = "config.json"
 RECIPE_FILE = "recipe.json"  # optional: how the model was trained (train/recipe.py)
 
 
-def model_id_for(weights: bytes, config: CodecConfig | dict) -> bytes:
+def model_id_for(weights: bytes, config: CodecConfig | dict,
+                 version: int = WEIGHTS_VERSION) -> bytes:
     """The first ``MODEL_ID_SIZE`` (8) bytes of SHA-256 over the canonical config (as saved)
-    and the weights file."""
+    and the weights file, by the rule of weights format ``version``: 2 hashes the whole config
+    (every kind's fields; the shipped and earlier models), 3 only what the model reads of it
+    (``CodecConfig.identity``: the shared fields and those of its own kinds)."""
     saved = asdict(config) if isinstance(config, CodecConfig) else config
+    if version >= 3:
+        saved = CodecConfig.identity(saved)
     canon = json.dumps(saved, sort_keys=True).encode()
     return hashlib.sha256(canon + b"\0" + weights).digest()[:MODEL_ID_SIZE]
 
@@ -44,10 +50,10 @@ def read_meta(directory: str | Path) -> dict:
         meta = json.loads((directory / CONFIG_FILE).read_text())
     except (OSError, ValueError) as e:
         raise FormatError(f"cannot read model in {directory}: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format_version") != WEIGHTS_VERSION:
+    if not isinstance(meta, dict) or meta.get("format_version") not in WEIGHTS_VERSIONS:
         version = meta.get("format_version") if isinstance(meta, dict) else None
         raise FormatError(f"model in {directory} has format version {version}, this code "
-                          f"reads {WEIGHTS_VERSION}")
+                          f"reads {' or '.join(map(str, WEIGHTS_VERSIONS))}")
     return meta
 
 

@@ -17,19 +17,17 @@ to what they compute):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
+from ...config import CodecConfig, SEANetConfig, SpectralConfig
 from .seanet import Decoder as SEANetDecoder
 from .seanet import Encoder as SEANetEncoder
 from .spectral import SpectralDecoder, SpectralEncoder
 from .spectral_envelope import EnvelopeSpectralDecoder
 from .spectral_pitch import PitchSpectralDecoder
-
-if TYPE_CHECKING:
-    from ...config import CodecConfig
 
 
 @runtime_checkable
@@ -63,41 +61,59 @@ class DecoderKind(Protocol):
         """``forward`` of the next chunk (whole frames), ``state`` updated in place."""
 
 
-Builder = Callable[["CodecConfig"], nn.Module]
+# A kind's builder: its module from the shared fields of a ``CodecConfig`` (the frame size, the
+# latent size, the sample rate) and its own kind's config (``CodecConfig.kind_config``).
+Builder = Callable[[CodecConfig, Any], nn.Module]
+
+
+def _seanet(cls: type) -> Builder:
+    def build(c: CodecConfig, k: SEANetConfig) -> nn.Module:
+        return cls(dim=c.dim, channels=k.channels, ratios=k.ratios, dilations=k.dilations,
+                   kernel_factors=k.kernel_factors)
+    return build
+
+
+def _spectral_encoder(c: CodecConfig, k: SpectralConfig) -> nn.Module:
+    return SpectralEncoder(hop=c.hop, dim=c.dim, transform=k.transform, width=k.width,
+                           blocks=k.encoder_blocks, expansion=k.expansion, kernel=k.kernel,
+                           int8=k.int8, long_window=k.long_window,
+                           long_window_hz=k.long_window_hz, sample_rate=c.sample_rate)
+
+
+def _spectral_decoder(cls: type, takes_rate: bool = False) -> Builder:
+    """A spectral decoder: the plain one, or one with a head of its own (which takes the
+    sample rate)."""
+    def build(c: CodecConfig, k: SpectralConfig) -> nn.Module:
+        rate = {"sample_rate": c.sample_rate} if takes_rate else {}
+        return cls(hop=c.hop, dim=c.dim, transform=k.transform, width=k.width,
+                   blocks=k.decoder_blocks, expansion=k.expansion, kernel=k.kernel, int8=k.int8,
+                   window=k.synthesis_window, step=k.synthesis_step, **rate)
+    return build
+
 
 ENCODERS: dict[str, Builder] = {
-    "seanet": lambda c: SEANetEncoder(c.channels, c.ratios, c.dim, c.dilations,
-                                      c.kernel_factors),
-    "spectral": lambda c: SpectralEncoder(c.hop, c.dim, c.transform, c.width, c.encoder_blocks,
-                                          c.expansion, c.kernel, c.int8, c.long_window,
-                                          c.long_window_hz, c.sample_rate),
+    "seanet": _seanet(SEANetEncoder),
+    "spectral": _spectral_encoder,
 }
 DECODERS: dict[str, Builder] = {
-    "seanet": lambda c: SEANetDecoder(c.channels, c.ratios, c.dim, c.dilations,
-                                      c.kernel_factors),
-    "spectral": lambda c: SpectralDecoder(c.hop, c.dim, c.transform, c.width, c.decoder_blocks,
-                                          c.expansion, c.kernel, c.int8,
-                                          window=c.synthesis_window, step=c.synthesis_step),
+    "seanet": _seanet(SEANetDecoder),
+    "spectral": _spectral_decoder(SpectralDecoder),
     # the same with a gain-shape head: band levels times a normalised spectrum
-    "spectral-envelope": lambda c: EnvelopeSpectralDecoder(
-        c.hop, c.dim, c.transform, c.width, c.decoder_blocks, c.expansion, c.kernel, c.int8,
-        sample_rate=c.sample_rate, window=c.synthesis_window, step=c.synthesis_step),
+    "spectral-envelope": _spectral_decoder(EnvelopeSpectralDecoder, takes_rate=True),
     # the same with a comb filter at the pitch of its own output (a pitch prior)
-    "spectral-pitch": lambda c: PitchSpectralDecoder(
-        c.hop, c.dim, c.transform, c.width, c.decoder_blocks, c.expansion, c.kernel, c.int8,
-        sample_rate=c.sample_rate, window=c.synthesis_window, step=c.synthesis_step),
+    "spectral-pitch": _spectral_decoder(PitchSpectralDecoder, takes_rate=True),
 }
 
 
-def _build(table: dict[str, Builder], role: str, kind: str, config: "CodecConfig") -> nn.Module:
+def _build(table: dict[str, Builder], role: str, kind: str, config: CodecConfig) -> nn.Module:
     if kind not in table:
         raise ValueError(f"unknown {role} kind {kind!r}: the kinds are {', '.join(sorted(table))}")
-    return table[kind](config)
+    return table[kind](config, config.kind_config(role))
 
 
-def build_encoder(config: "CodecConfig") -> nn.Module:
+def build_encoder(config: CodecConfig) -> nn.Module:
     return _build(ENCODERS, "encoder", config.encoder, config)
 
 
-def build_decoder(config: "CodecConfig") -> nn.Module:
+def build_decoder(config: CodecConfig) -> nn.Module:
     return _build(DECODERS, "decoder", config.decoder, config)
