@@ -371,7 +371,7 @@ def encode_file(src: str | Path, dst: str | Path, bitrate: float = 6.0, force: b
     """Encode any audio file soundfile reads (``-`` = stdin), or headerless samples that
     ``raw`` describes, into a bitstream file (``-`` = stdout).
 
-    The bitrate and the output are checked before the input is read (see ``io.Output``).
+    The bitrate and the output are checked before the input is read (see ``audio.Output``).
     ``on_open(info)`` is called once the input is open (the CLI uses it for notes and a
     progress bar); ``progress(n)`` after each block. Pipes are read as they come, in blocks:
     memory does not depend on the input's length or on where it comes from.
