@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     check_raw_options(parser, args)
     _quiet = args.quiet
     try:
-        with handled():  # SIGTERM: SystemExit(143), unwinding like Ctrl-C (signals.py)
+        with handled():  # SIGTERM: SystemExit(143), unwinding like Ctrl-C (runtime/signals.py)
             check_terminals(args)
             args.func(args)
     except KeyboardInterrupt:  # also raised by send/receive after finishing cleanly
