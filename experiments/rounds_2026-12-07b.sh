@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Issue 26, the third session of 2026-12-07: the main line (checkpoints/spec23L6) on the fast
 # recipe (batch 32 x 1 s, no discriminator, compiled compressed loss, EMA), and the data A/Bs
-# warm-started from the same weights, compared with the main line at equal CPU-minutes.
-# lr 3e-4, as the rounds that made spec23L6. One thread each, from a `git archive` snapshot with the clone's venv:
+# warm-started from the same weights, compared with the main line at equal CPU-minutes; lr 3e-4,
+# as the rounds that made spec23L6. The main arm's result replaced spec23L6 (now spec23L7);
+# `git archive a1fa8c4 checkpoints/spec23L6 | tar x` recovers it to rerun these arms.
+# One thread each, from a `git archive` snapshot with the clone's venv:
 #   experiments/rounds_2026-12-07b.sh ARM [RUNS-FOLDER]
 #   main:   60 CPU-minutes, today's data and augmentation (the control of both A/Bs, and a
 #           round of the main line)
