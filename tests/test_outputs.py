@@ -193,17 +193,38 @@ def test_interrupted_encode_and_decode_remove_partial_output(files, capsys, monk
     assert rc == 130 and sorted(os.listdir()) == ["m.cdc", "m.wav"]
 
 
-def test_interrupted_send_exits_130_after_sending_end(files, capsys, monkeypatch):
+@pytest.mark.parametrize("stop, status", [(KeyboardInterrupt, 130), ("Terminated", 143)])
+def test_interrupted_send_sends_end_and_exits_with_the_signals_status(files, capsys, monkeypatch,
+                                                                       stop, status):
+    """Ctrl-C or SIGTERM while sending: the frames sent so far are followed by END (so the
+    receiver ends the stream at once), and the exit status is the signal's."""
+    import socket
+
+    from codec.formats.packet import EndPacket, decode_packet
     from codec.net import sender
+    from codec.runtime.signals import Terminated
+    stop = Terminated(143) if stop == "Terminated" else stop()
     real = sender.Sender.send_frame
 
     def send_frame(self, frame):
         if self.stats.frames == 10:
-            raise KeyboardInterrupt
+            raise stop
         real(self, frame)
     monkeypatch.setattr(sender.Sender, "send_frame", send_frame)
-    rc, err = run(["send", "m.wav", "--to", "127.0.0.1:9", "--no-pace"], capsys)
-    assert rc == 130 and "10 frames" in err and "(interrupted)" in err
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(5)
+        port = listener.getsockname()[1]
+        try:  # main returns 130 for Ctrl-C; SIGTERM's exception is a SystemExit
+            rc = main(["send", "m.wav", "--to", f"127.0.0.1:{port}", "--no-pace"])
+        except SystemExit as e:
+            rc = e.code
+        err = capsys.readouterr().err
+        packets = []
+        while not any(isinstance(p, EndPacket) for p in packets):
+            packets.append(decode_packet(listener.recv(2048)))
+    assert rc == status and "10 frames" in err and "(interrupted)" in err
+    assert packets[-1].seq == 10 and packets[-1].total_samples == 10 * 320
 
 
 def test_sigterm_removes_partial_output(tmp_path, shipped_model):

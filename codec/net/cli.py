@@ -66,8 +66,8 @@ def cmd_send(args) -> None:
         _note(f"warning: {host}:{port} answered {stats.refused} packets with ICMP port "
               f"unreachable: no receiver was listening there (for all or part of the stream)",
               warning=True)
-    if stats.interrupted:
-        raise KeyboardInterrupt
+    if stats.interrupted:  # END was sent; the exit status is 130 or 143
+        raise stats.interrupted
 
 
 class SoundCard:

@@ -24,6 +24,7 @@ from ..errors import ArgumentError, check_int, check_sample_rate
 from ..formats.bitstream import output_samples_for
 from ..formats.packet import AudioPacket, EndPacket, StartPacket, encode_packet, model_tag_of
 from ..runtime.audio import RawPCM, exact_length, open_audio, read_blocks, whole_frames
+from ..runtime.signals import STOPS
 from ..runtime.streaming import StreamEncoder, runtime_model
 from . import format_address
 
@@ -53,7 +54,7 @@ class SendStats:
     payload_bits: int = 0  # codec payload bits of the audio packets sent
     capture_start: float | None = None  # monotonic time frame 0's first sample was captured
     seconds: float = 0.0   # from the first packet to the last
-    interrupted: bool = False  # stopped by Ctrl-C (END was still sent)
+    interrupted: BaseException | None = None  # Ctrl-C's or SIGTERM's exception (END was still sent)
     refused: int = 0       # ICMP port-unreachable reports: nothing listened on the port then
 
     control: int = 0       # START and END packets sent
@@ -199,7 +200,8 @@ class Sender:
         """Send float blocks at the model's rate, of any sizes, as frames (the last one
         zero-padded), then END.
 
-        Ctrl-C ends the input: the frames sent so far are followed by END (``stats.interrupted``).
+        Ctrl-C or SIGTERM ends the input: the frames sent so far are followed by END, and
+        ``stats.interrupted`` holds the signal's exception (to raise once the summary is out).
         """
         def counted(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
             for block in blocks:
@@ -210,8 +212,8 @@ class Sender:
             for frames in whole_frames(counted(blocks), self.hop):
                 for i in range(0, len(frames), self.hop):
                     self.send_frame(frames[i: i + self.hop])
-        except KeyboardInterrupt:  # END follows the frames sent; the rest is dropped
-            self.stats.interrupted = True
+        except STOPS as stop:  # END follows the frames sent; the rest is dropped
+            self.stats.interrupted = stop
             self.stats.samples = min(self.stats.samples, self.stats.frames * self.hop)
         return self.finish()
 
