@@ -38,6 +38,18 @@ def test_corpus_crops_and_augment(tmp_path):
     assert (peaks <= 10 ** (-1 / 20) + 1e-4).all() and (peaks >= 10 ** (-40 / 20) - 1e-4).all()
 
 
+def test_corpus_keeps_16_bit_samples_exactly(tmp_path):
+    """A 16-bit file at the model's rate is held sample for sample (the runtime's n / 32768
+    scale, full-scale negatives included), and crops are those samples / 32768."""
+    samples = np.array([-32768, -32767, -1, 0, 1, 12345, 32767] * 100, dtype=np.int16)
+    (tmp_path / "spk").mkdir()
+    sf.write(tmp_path / "spk" / "u.flac", samples, 16000, subtype="PCM_16")
+    corpus = SpeechCorpus(list_utterances(tmp_path))
+    assert torch.equal(corpus.audio, torch.from_numpy(samples))
+    crop = corpus.crops(1, len(samples), torch.Generator().manual_seed(0))[0, 0]
+    assert torch.equal(crop, torch.from_numpy(samples).float() / 32768)
+
+
 def test_lpcnet_augmentation_filters_flips_and_adds_noise():
     """LPCNet's augmentation: each crop gets its own stable second-order filter (an impulse's
     response starts 1, a1 - b1 and decays), about half the crops flip polarity, and the noise

@@ -16,7 +16,7 @@ import torch
 from torchaudio import functional as AF
 
 from ..model import CodecConfig
-from ..runtime.audio import list_audio_files
+from ..runtime.audio import INT16_SCALE, list_audio_files
 
 
 
@@ -80,7 +80,9 @@ class SpeechCorpus:
             wav = torch.from_numpy(data.mean(axis=1))
             if sr != sample_rate:
                 wav = AF.resample(wav, sr, sample_rate)
-            chunks.append((wav.clamp(-1, 1) * 32767).round().to(torch.int16))
+            # the runtime's int16 scale (audio.to_int16), as soundfile's and the pack's int16 reads
+            chunks.append((wav * INT16_SCALE).round().clamp(-INT16_SCALE, INT16_SCALE - 1)
+                          .to(torch.int16))
             lengths.append(len(wav))
         self._hold(torch.cat(chunks) if chunks else torch.zeros(0, dtype=torch.int16), lengths,
                    sample_rate)
@@ -121,7 +123,7 @@ class SpeechCorpus:
         offset = (torch.rand(batch, generator=generator) * (room + 1)).long()
         pos = self.starts[pick, None] + offset[:, None] + torch.arange(length)
         valid = pos < (self.starts[pick] + self.lengths[pick])[:, None]
-        wav = self.audio[pos.clamp(max=len(self.audio) - 1)].float() / 32768 * valid
+        wav = self.audio[pos.clamp(max=len(self.audio) - 1)].float() / INT16_SCALE * valid
         return wav[:, None]
 
 
