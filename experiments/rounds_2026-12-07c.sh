@@ -5,6 +5,8 @@
 # no discriminator, compiled compressed loss, EMA) with lr 3e-4, as the rounds that made spec23L7.
 # A 150-minute round outlasts a session: rerunning the same command resumes from
 # RUNS/ARM/checkpoint.pt (CPU time, step, schedule, optimizer and data state are kept there).
+# The level arm won (held-out whole utterances, every bitrate) and shipped as spec23L8, which
+# replaced checkpoints/spec23L7: `git archive 9df4ae5 checkpoints/spec23L7 | tar x` recovers it.
 # One thread each, from a `git archive` snapshot with the clone's venv:
 #   experiments/rounds_2026-12-07c.sh ARM [RUNS-FOLDER]
 #   main:  150 CPU-minutes, today's recipe (a round of the main line; the control)

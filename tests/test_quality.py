@@ -61,13 +61,12 @@ def test_streaming_equals_offline_on_speech(shipped_model, clip):
     enc, dec = codec.StreamEncoder(shipped_model, 6), codec.StreamDecoder(shipped_model)
     frames = wav.reshape(-1, 320)
     streamed = np.stack([enc.encode_codes(f) for f in frames], axis=1)
-    # The coarse level is identical. Finer levels flip where two codewords are near-equidistant:
-    # the per-frame and whole-file passes sum in different orders, and the 8-bit layers' input
-    # rounding (codec/model/nn/int8.py) turns such 1e-7 differences into whole steps. The shipped
-    # model flips 0.7-5.6% of its 6 kbps codes on these clips, and the flips do not change what
-    # is heard: decoded, the two code streams are 0.001-0.013 apart in log-mel distance, against
-    # 0.17-0.46 between either and the input.
-    assert (streamed[0] == offline[0]).all()
+    # Codes flip where two codewords are near-equidistant: the per-frame and whole-file passes
+    # sum in different orders, and the 8-bit layers' input rounding (codec/model/nn/int8.py)
+    # turns such 1e-7 differences into whole steps. spec23L8 flips 0.4-3.0% of its 6 kbps codes
+    # on these clips, and in the coarse level 1 frame of 232 on the noisy clip (none on the
+    # others); the flips do not change what is heard (the log-mel checks below).
+    assert (streamed[0] != offline[0]).mean() <= 0.01
     assert (streamed != offline).mean() <= 0.1
     heard = [np.clip(shipped_model.decode(torch.from_numpy(c)[None])[0, 0].numpy(), -1, 1)
              for c in (streamed, offline)]
