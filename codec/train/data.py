@@ -16,7 +16,7 @@ import torch
 from torchaudio import functional as AF
 
 from ..model import CodecConfig
-from ..runtime.audio import INT16_SCALE, list_audio_files
+from ..runtime.audio import INT16_SCALE, list_audio_files, to_int16
 
 
 
@@ -80,9 +80,7 @@ class SpeechCorpus:
             wav = torch.from_numpy(data.mean(axis=1))
             if sr != sample_rate:
                 wav = AF.resample(wav, sr, sample_rate)
-            # the runtime's int16 scale (audio.to_int16), as soundfile's and the pack's int16 reads
-            chunks.append((wav * INT16_SCALE).round().clamp(-INT16_SCALE, INT16_SCALE - 1)
-                          .to(torch.int16))
+            chunks.append(torch.from_numpy(to_int16(wav.numpy())))  # as the pack's int16 reads
             lengths.append(len(wav))
         self._hold(torch.cat(chunks) if chunks else torch.zeros(0, dtype=torch.int16), lengths,
                    sample_rate)
