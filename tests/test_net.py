@@ -58,9 +58,16 @@ def stream(net_model):
 
 
 def reference(model, payloads, lost=()):
-    """Sequential StreamDecoder output, concealing the frames in ``lost``."""
+    """Sequential StreamDecoder output, concealing the frames in ``lost`` (with the next
+    payload when it is not lost too, as a receiver whose buffer holds it)."""
     dec = StreamDecoder(model)
-    return np.concatenate([dec.decode(None if i in lost else p) for i, p in enumerate(payloads)])
+
+    def frame(i, p):
+        if i not in lost:
+            return dec.decode(p)
+        has_next = i + 1 < len(payloads) and i + 1 not in lost
+        return dec.conceal(payloads[i + 1] if has_next else None)
+    return np.concatenate([frame(i, p) for i, p in enumerate(payloads)])
 
 
 def run(core, datagrams, step=0.001):

@@ -81,6 +81,21 @@ def test_concealment_keeps_length_fades_and_recovers(tiny_model, backend):
     assert StreamDecoder(tiny_model, backend=backend).decode(None).shape == (320,)
 
 
+def test_concealment_uses_the_next_payload_when_it_is_here(tiny_model):
+    wav = speech_like(0.4, seed=3).reshape(-1, 320)
+    enc = StreamEncoder(tiny_model, 6, backend="eager")
+    payloads = [enc.encode(f) for f in wav]
+    lookahead, twin = StreamDecoder(tiny_model, backend="eager"), StreamDecoder(tiny_model,
+                                                                                backend="eager")
+    for p in payloads[:5]:
+        lookahead.decode(p), twin.decode(p)
+    # frame 5 lost, frame 6 already here: its codes stand in, at full level
+    np.testing.assert_array_equal(lookahead.conceal(payloads[6]), twin.decode(payloads[6]))
+    np.testing.assert_array_equal(lookahead.decode(payloads[6]), twin.decode(payloads[6]))
+    # without it, the last codes are repeated (frame 6's now), not frame 6's successor's
+    np.testing.assert_array_equal(lookahead.conceal(None), twin.decode(payloads[6]))
+
+
 def test_block_streams_accept_any_whole_frames(tiny_model):
     wav = speech_like(1.0, seed=5)
     whole = tiny_model.encode(torch.from_numpy(wav), 6)[0].numpy()

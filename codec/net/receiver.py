@@ -216,7 +216,8 @@ class ReceiverCore:
         self._popped = True
         if payload is None:
             self.stats.concealed += 1
-            return seq, self.decoder.decode(None)
+            upcoming = self.buffer.frames.get(seq + 1)
+            return seq, self.decoder.conceal(upcoming[0] if upcoming else None)
         self.stats.decoded += 1
         self.stats.hold_s += now - arrival
         frame = self.decoder.decode(payload)

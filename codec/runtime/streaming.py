@@ -191,8 +191,11 @@ class StreamEncoder:
 class StreamDecoder:
     """One payload in, one frame of float32 samples out; ``decode(None)`` conceals a lost frame.
 
-    Concealment repeats the last good codes through the decoder (so its state stays continuous
-    and nothing clicks) while fading out: full level for the first lost frame, then down to
+    Concealment runs codes through the decoder (so its state stays continuous and nothing
+    clicks). When the next frame's payload has already arrived (a jitter buffer holds it:
+    ``conceal(upcoming)``), its codes stand in for the lost frame at full level; measured on
+    held-out speakers this beats repeating the past (docs/STREAMING.md). Otherwise the last
+    good codes are repeated while fading out: full level for the first lost frame, then down to
     silence over ``fade_frames`` frames. The next good frame fades back in over one frame.
 
     ``delay``: samples by which the output lags the encoder's input (the kind's synthesis delay;
@@ -226,8 +229,13 @@ class StreamDecoder:
         self._last_codes, self._lost_run, self.num_codebooks = codes, 0, len(codes)
         return self._output(self._run(codes), 1.0)
 
-    def conceal(self) -> np.ndarray:
+    def conceal(self, upcoming: bytes | None = None) -> np.ndarray:
+        """A frame for a lost payload; ``upcoming``: the next frame's payload, if it is here."""
         self._lost_run += 1
+        if upcoming is not None:
+            codes = payload_codes(check_bytes(upcoming, "upcoming"), None, self._bits)
+            if len(codes) <= self.model.config.num_codebooks:
+                return self._output(self._run(codes), 1.0)
         if self._last_codes is None:  # nothing heard yet: silence, state untouched
             return np.zeros(self.frame_size, np.float32)
         wav = self._run(self._last_codes)
