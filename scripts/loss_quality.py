@@ -4,6 +4,8 @@
 the last codes (all a receiver can do when the next packet has not arrived yet) and with the
 next frame's payload when it has (``StreamDecoder.conceal(upcoming)``). No network and no clock:
 the same frames as ``scripts/stream_demo.py``'s receiver decodes, without its timing noise.
+With opus-tools installed, Opus at the same bitrate (20 ms packets) beside it, its packets
+dropped and concealed by ``opusdec --packet-loss`` (its own random draw, at the same rate).
 
     python scripts/loss_quality.py                      # the shipped model, 24 files
     python scripts/loss_quality.py codec/weights/previous/07acbb74de99226b --loss 0.05 0.2
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from codec.evaluation.metrics import align, wb_pesq
+from codec.evaluation.peers import OpusPeer, fit_length
 from codec.runtime.engine import load_engine, shipped_engine
 from codec.runtime.streaming import StreamDecoder, StreamEncoder
 from compare_models import ROOT, heldout_files, read_clip
@@ -54,26 +57,32 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"no held-out utterances of 2-10 s in {args.data}")
     rate, hop = model.config.sample_rate, model.hop
     rng = np.random.default_rng(args.seed)
+    opus = OpusPeer(args.kbps) if OpusPeer.is_available() else None
     rows: dict[float, dict[str, list[float]]] = {}
     for path in files:
         wav = read_clip(path, rate)
         wav = wav[: len(wav) // hop * hop]
         enc = StreamEncoder(model, args.kbps)
         payloads = [enc.encode(frame) for frame in wav.reshape(-1, hop)]
+        ogg = opus.encode(wav) if opus else b""
         for loss in [0.0, *args.loss]:
             lost = rng.random(len(payloads)) < loss
-            row = rows.setdefault(loss, {"lost": [], "repeat": [], "lookahead": []})
+            row = rows.setdefault(loss, {"lost": [], "repeat": [], "lookahead": [], "opus": []})
             row["lost"].append(lost.mean())
             for name in ("repeat", "lookahead"):
                 out = stream(model, payloads, lost, name == "lookahead")
                 row[name].append(wb_pesq(*align(wav, out[: len(wav)]), rate))
+            if opus:
+                out = fit_length(opus.decode(ogg, loss), len(wav))
+                row["opus"].append(wb_pesq(*align(wav, out), rate))
     print(f"{len(files)} held-out utterances, {args.kbps:g} kbps, independent losses, "
           f"seed {args.seed}: WB-PESQ against the input, mean\n")
-    print("| loss | frames lost | repeat the last codes | next payload when here |")
-    print("|---:|---:|---:|---:|")
+    print("| loss | frames lost | repeat the last codes | next payload when here | Opus |")
+    print("|---:|---:|---:|---:|---:|")
     for loss, row in rows.items():
+        peer = f"{np.mean(row['opus']):.3f}" if row["opus"] else "(no opus-tools)"
         print(f"| {loss:.0%} | {np.mean(row['lost']):.1%} | {np.mean(row['repeat']):.3f} | "
-              f"{np.mean(row['lookahead']):.3f} |")
+              f"{np.mean(row['lookahead']):.3f} | {peer} |")
     return 0
 
 

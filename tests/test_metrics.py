@@ -123,6 +123,16 @@ def test_opus_roundtrip_length_alignment_bitrate(kbps):
     assert true_kbps == pytest.approx(kbps, rel=0.05)
 
 
+@pytest.mark.skipif(not OpusPeer.is_available(), reason="opusenc/opusdec not installed")
+def test_opus_decode_with_packet_loss_conceals_some_packets():
+    x = speech_like(seed=6)
+    ogg = OpusPeer(6).encode(x)
+    clean, lossy = OpusPeer.decode(ogg), OpusPeer.decode(ogg, 0.3)
+    assert lossy.shape == clean.shape  # concealed packets keep their length
+    frames = np.abs(lossy - clean).reshape(-1, 320).max(1) > 1e-4
+    assert 0.05 < frames.mean() < 0.95  # some 20 ms frames differ, not all
+
+
 @pytest.mark.skipif(not Codec2Peer.is_available(), reason="c2enc/c2dec not installed")
 def test_codec2_roundtrip_length():
     x = speech_like(seed=5)

@@ -99,9 +99,11 @@ class OpusPeer:
         return subprocess.run(cmd, input=pcm, capture_output=True, check=True).stdout
 
     @staticmethod
-    def decode(ogg: bytes) -> np.ndarray:
-        """Ogg Opus bytes -> wideband float32 audio (pre-skip removed by opusdec)."""
-        cmd = ["opusdec", "--quiet", "--rate", str(SAMPLE_RATE), "--float", "--no-dither", "-", "-"]
+    def decode(ogg: bytes, packet_loss: float = 0.0) -> np.ndarray:
+        """Ogg Opus bytes -> wideband float32 audio (pre-skip removed by opusdec).
+        ``packet_loss``: the fraction of packets opusdec drops at random and conceals."""
+        cmd = ["opusdec", "--quiet", "--rate", str(SAMPLE_RATE), "--float", "--no-dither",
+               *(["--packet-loss", f"{100 * packet_loss:g}"] if packet_loss else []), "-", "-"]
         out = subprocess.run(cmd, input=ogg, capture_output=True, check=True).stdout
         return np.frombuffer(out, dtype="<f4").copy()
 
