@@ -6,6 +6,9 @@
 # no discriminator, compiled compressed loss, EMA, --level-weight 0.3) with lr 3e-4, as the
 # rounds before. A 150-minute round outlasts a session: rerunning the same command resumes from
 # RUNS/ARM/checkpoint.pt (CPU time, step, schedule, optimizer and data state are kept there).
+# Round 2's best (113.2 CPU-minutes, step 7,800) won on held-out whole utterances at every
+# bitrate and shipped as spec23L9, which replaced checkpoints/spec23L8; recover that one with
+# `git archive 412974e checkpoints/spec23L8 | tar x` to rerun this.
 # One thread each, from a `git archive` snapshot with the clone's venv:
 #   experiments/rounds_2026-12-07d.sh ARM [RUNS-FOLDER]
 #   round2: 150 CPU-minutes, the shipped recipe (level weight 0.3; the control)
