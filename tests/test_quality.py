@@ -63,9 +63,10 @@ def test_streaming_equals_offline_on_speech(shipped_model, clip):
     streamed = np.stack([enc.encode_codes(f) for f in frames], axis=1)
     # Codes flip where two codewords are near-equidistant: the per-frame and whole-file passes
     # sum in different orders, and the 8-bit layers' input rounding (codec/model/nn/int8.py)
-    # turns such 1e-7 differences into whole steps. spec23L8 (measured; spec23L9 passes the same checks) flips 0.4-3.0% of its 6 kbps codes
-    # on these clips, and in the coarse level 1 frame of 232 on the noisy clip (none on the
-    # others); the flips do not change what is heard (the log-mel checks below).
+    # turns such 1e-7 differences into whole steps. spec23L8 flips 0.4-3.0% of its 6 kbps codes
+    # on these clips (measured; spec23L9 passes the same checks), and in the coarse level 1
+    # frame of 232 on the noisy clip (none on the others); the flips do not change what is
+    # heard (the log-mel checks below).
     assert (streamed[0] != offline[0]).mean() <= 0.01
     assert (streamed != offline).mean() <= 0.1
     heard = [np.clip(shipped_model.decode(torch.from_numpy(c)[None])[0, 0].numpy(), -1, 1)
