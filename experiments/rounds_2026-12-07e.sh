@@ -9,6 +9,9 @@
 #   experiments/rounds_2026-12-07e.sh ARM [RUNS-FOLDER]
 #   round3: lr 3e-4, as every round before (the control)
 #   lr15:   lr 1.5e-4: a warm restart from a model this far along may want a smaller step
+# Measured (docs/TRAINING.md, "Sixth round"): round3 gained at 6 and 9 kbps on whole held-out
+# utterances but not at 1.5 and 3, so nothing shipped; its end is checkpoints/spec23L9-round3.
+# lr15 was behind at equal CPU. To rerun, start from checkpoints/spec23L9 as here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${1:?usage: $0 round3|lr15 [RUNS-FOLDER]}
