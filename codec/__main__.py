@@ -276,7 +276,7 @@ def build_parser(model: str | None = None) -> argparse.ArgumentParser:
 def add_raw_options(p: argparse.ArgumentParser) -> None:
     """``--raw FORMAT --rate N [--channels C]``: headerless samples (``encode``, ``send``); an
     input is otherwise read by its header, stdin too."""
-    from .runtime.audio import RAW_FORMATS
+    from .runtime.raw_formats import RAW_FORMATS
     g = p.add_argument_group("raw PCM (an input without a header, e.g. arecord -t raw)")
     g.add_argument("--raw", choices=list(RAW_FORMATS), metavar="FORMAT", help="read the input "
                    f"as headerless samples: {', '.join(RAW_FORMATS)} (s16le: signed 16-bit "

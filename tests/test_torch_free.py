@@ -84,3 +84,20 @@ except ModuleNotFoundError as e:
     print(e)
 """
     assert "pip install 'codec[train]'" in _run(script)
+
+
+def test_version_and_help_build_without_numpy():
+    """``codec --version`` and ``--help`` only build the parser: they import neither torch nor
+    numpy (a tenth of a second of start-up here), nor the audio stack."""
+    script = BLOCK_TORCH + """
+import io, contextlib
+from codec.__main__ import main
+for args in (['--version'], ['--help']):
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            main(args)
+        except SystemExit as e:
+            assert e.code == 0, (args, e.code)
+print('ok', sorted(m for m in ('numpy', 'soundfile', 'soxr', 'onnxruntime') if m in sys.modules))
+"""
+    assert _run(script).split()[-2:] == ["ok", "[]"]

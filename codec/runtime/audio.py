@@ -30,6 +30,7 @@ import soundfile as sf
 import soxr
 
 from ..errors import (ArgumentError, AudioInputError, check_choice, check_int, check_sample_rate)
+from .raw_formats import RAW_FORMATS
 from .signals import raise_dropped
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")  # what the scripts and training look for
@@ -204,12 +205,6 @@ class RawPCM:
         """The ``RawPCM`` that ``--raw``, ``--rate`` and ``--channels`` (parsed command-line
         arguments) describe, or None."""
         return cls(args.raw, args.rate, args.channels or 1) if args.raw else None
-
-
-RAW_FORMATS = {"s16le": ("PCM_16", "LITTLE"), "s16be": ("PCM_16", "BIG"),
-               "s24le": ("PCM_24", "LITTLE"), "s32le": ("PCM_32", "LITTLE"),
-               "f32le": ("FLOAT", "LITTLE"), "f64le": ("DOUBLE", "LITTLE"),
-               "s8": ("PCM_S8", "FILE"), "u8": ("PCM_U8", "FILE")}
 
 
 def open_audio(source: str | Path | BinaryIO, raw: RawPCM | None = None) -> sf.SoundFile:

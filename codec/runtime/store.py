@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ..config import CodecConfig
 from ..errors import FormatError
-from ..formats.bitstream import MODEL_ID_SIZE
 from ..version import WEIGHTS_VERSION, WEIGHTS_VERSIONS
 
 WEIGHTS_DIR = Path(__file__).parent.parent / "weights"
@@ -36,6 +35,8 @@ def model_id_for(weights: bytes, config: CodecConfig | dict,
     and the weights file, by the rule of weights format ``version``: 2 hashes the whole config
     (every kind's fields; the shipped and earlier models), 3 only what the model reads of it
     (``CodecConfig.identity``: the shared fields and those of its own kinds)."""
+    from ..formats.bitstream import MODEL_ID_SIZE  # here: the CLI's parser reads this module
+    # without numpy, which the bitstream module imports (a tenth of a second of start-up)
     saved = asdict(config) if isinstance(config, CodecConfig) else config
     if version >= 3:
         saved = CodecConfig.identity(saved)
