@@ -46,10 +46,8 @@ def average_models(directories: list[Path], out: Path) -> bytes:
     if any(m.config != models[0].config for m in models):
         raise ValueError("the models have different architectures")
     model = models[0]
-    model.load_state_dict(average_state([m.state_dict() for m in models]))
-    for level in model.quantizer.levels:  # as load_model: statistics restart from the codebook
-        level.ema_sum.copy_(level.codebook)
-        level.ema_count.fill_(1.0)
+    model.load_state_dict(average_state([m.state_dict() for m in models]))  # save_model leaves
+    # out the codebooks' training statistics; load_model rebuilds them from the codebooks
     sources = [{"folder": str(d), "model_id": m.model_id.hex()} for d, m in zip(directories, models)]
     model_id = save_model(model.eval(), out, graphs=True, extra={"averaged_from": sources})
     if (directories[0] / RECIPE_FILE).exists():
