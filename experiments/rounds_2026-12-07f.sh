@@ -10,6 +10,9 @@
 #   round4: lr 3e-4, bitrates drawn alike (the control)
 #   low85:  --bitrate-decay 0.85: 1.5 / 3 / 6 / 9 kbps drawn 31 / 27 / 23 / 19 % of the time
 #           (0.7 lost at 6 kbps on 2026-12-01; the shipping rule now stalls at 1.5 and 3 kbps)
+# Measured (docs/TRAINING.md, "Seventh round"): low85's best (86.8 CPU-min) won on whole held-out
+# utterances at every bitrate and shipped as spec23L10; round4 lost at 1.5 kbps. The start,
+# checkpoints/spec23L9-round3, was removed then; it is at commit d7bbc82 (git show).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${1:?usage: $0 round4|low85 [RUNS-FOLDER]}
