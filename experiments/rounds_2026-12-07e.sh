@@ -11,7 +11,8 @@
 #   lr15:   lr 1.5e-4: a warm restart from a model this far along may want a smaller step
 # Measured (docs/TRAINING.md, "Sixth round"): round3 gained at 6 and 9 kbps on whole held-out
 # utterances but not at 1.5 and 3, so nothing shipped; its end is checkpoints/spec23L9-round3.
-# lr15 was behind at equal CPU. To rerun, start from checkpoints/spec23L9 as here.
+# lr15 was behind at equal CPU. To rerun, start from checkpoints/spec23L9 as here; it was removed
+# when spec23L10 shipped and is at commit d7bbc82 (git show d7bbc82:checkpoints/spec23L9/...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${1:?usage: $0 round3|lr15 [RUNS-FOLDER]}

@@ -13,7 +13,6 @@ writes ``best/`` at its first evaluation); the step and CPU-minutes are the chec
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from dataclasses import fields
@@ -22,7 +21,7 @@ from pathlib import Path
 import torch
 
 from codec.model import load_model, save_model
-from codec.runtime.store import CONFIG_FILE, RECIPE_FILE
+from codec.runtime.store import RECIPE_FILE, read_meta
 from codec.train.checkpoint import CHECKPOINT
 from codec.train.config import TrainConfig
 
@@ -38,8 +37,7 @@ def export_checkpoint(run_dir: Path, weights: str, out: Path) -> bytes:
             raise ValueError(f"{run_dir / CHECKPOINT} has no weight average")
         model.load_state_dict(state["average"], strict=False)  # parameters only
     settings = {f.name for f in fields(TrainConfig)} | {"train_hours"}  # not best/'s scores
-    training = {k: v for k, v in json.loads((best / CONFIG_FILE).read_text())
-                .get("training", {}).items() if k in settings}
+    training = {k: v for k, v in read_meta(best).get("training", {}).items() if k in settings}
     training.update(step=int(state["step"]), weights=weights,
                     cpu_minutes_spent=round(float(state.get("cpu_s", 0.0)) / 60, 2))
     model_id = save_model(model.eval(), out, graphs=True, extra={"training": training})
