@@ -8,10 +8,14 @@
 #   experiments/rounds_2026-12-07h.sh ARM [RUNS-FOLDER]
 #   round6: the shipped recipe (bitrate decay 0.85; the control)
 #   low70:  --bitrate-decay 0.7 (1.5 / 3 / 6 / 9 kbps drawn 39 / 27 / 19 / 13 % of the time): the
-#           stronger lean towards 1.5 kbps that round 5 began and could not finish
+#           stronger lean towards 1.5 kbps that round 5 began and could not finish; stopped
+#           at 10 CPU-minutes to give its core to bf16
+#   bf16:   --bf16, the forward passes under CPU bfloat16 autocast (this machine's EPYC has
+#           AVX512-BF16; 1.27x the crops per CPU-minute in scripts/bench_train.py): the same
+#           round at equal CPU, from a later snapshot (the flag is new)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ARM=${1:?usage: $0 round6|low70 [RUNS-FOLDER]}
+ARM=${1:?usage: $0 round6|low70|bf16 [RUNS-FOLDER]}
 RUNS=${2:-runs}
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 PYTHONPATH=$PWD
 SHARED=$(cd .. && pwd)/shared/data
@@ -23,6 +27,7 @@ RECIPE=(--threads 1 --data "$SHARED/train.tsv" --batch-size 32 --valid-items 24
 case "$ARM" in
     round6) EXTRA=() ;;
     low70) EXTRA=(--bitrate-decay 0.7) ;;
+    bf16) EXTRA=(--bf16) ;;
     *) echo "unknown arm $ARM" >&2; exit 2 ;;
 esac
 exec .venv/bin/python scripts/train.py --run-dir "$RUNS/$ARM" --recipe none "${RECIPE[@]}" \

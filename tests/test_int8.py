@@ -85,3 +85,21 @@ def test_the_training_order_is_a_float_rounding_apart():
     x, w = torch.randn(2, 9, 96), torch.randn(40, 96) * 0.1
     exact, fast = int8_linear(x, w, None), int8_linear(x, w, None, exact=False)
     torch.testing.assert_close(fast, exact, rtol=1e-5, atol=1e-5 * float(exact.abs().max()))
+
+
+def test_gradient_under_cpu_bfloat16_autocast_keeps_each_inputs_precision():
+    """Training with ``--bf16``: the product runs in bfloat16, the gradients come back in the
+    inputs' own dtypes and within bfloat16's precision of the float32 ones."""
+    torch.manual_seed(3)
+    w = torch.randn(8, 40, requires_grad=True)
+    x = torch.randn(3, 40, requires_grad=True)
+    int8_linear(x, w, None, exact=False).square().sum().backward()
+    gx, gw = x.grad.clone(), w.grad.clone()
+    x.grad = w.grad = None
+    with torch.autocast("cpu", torch.bfloat16):
+        y = int8_linear(x, w, None, exact=False)
+    assert y.dtype == torch.bfloat16
+    y.float().square().sum().backward()
+    assert x.grad.dtype == w.grad.dtype == torch.float32
+    torch.testing.assert_close(x.grad, gx, rtol=0.05, atol=0.05 * gx.abs().max().item())
+    torch.testing.assert_close(w.grad, gw, rtol=0.05, atol=0.05 * gw.abs().max().item())

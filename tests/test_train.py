@@ -428,3 +428,26 @@ def test_coarse_commit_weight_scales_the_commitment_of_the_lowest_bitrates_level
     q = build_codec(TINY).train().quantizer(torch.randn(2, TINY.dim, 5))
     torch.testing.assert_close(q.level_commits.mean(), q.commit_loss)
     assert logged[5.0] > logged[1.0] > 0
+
+
+def test_bf16_steps_train_a_spectral_int8_model_with_a_float32_code_search(tmp_path):
+    """``--bf16``: the forward passes run under CPU bfloat16 autocast, the parameters and their
+    gradients stay float32, and the quantizer searches in float32 as the runtime does."""
+    config = replace(TINY, encoder="spectral", decoder="spectral", hop_size=320, width=16,
+                     encoder_blocks=1, decoder_blocks=2, int8=True)
+    corpus = SpeechCorpus(make_corpus(tmp_path / "data"))
+    cfg = TrainConfig(steps=2, batch_size=2, crop_seconds=0.2, log_every=1, eval_every=2,
+                      warmup_steps=1, bf16=True, ema=0.9)
+    trainer = Trainer(tmp_path / "run", corpus, corpus, cfg, config)
+    before = {k: v.clone() for k, v in trainer.model.named_parameters()}
+    trainer.run()
+    for name, p in trainer.model.named_parameters():
+        assert p.dtype == torch.float32, name
+    assert any(not torch.equal(p, before[k]) for k, p in trainer.model.named_parameters())
+    z = torch.randn(2, config.dim, 5)
+    quantizer = trainer.model.quantizer.eval()
+    with torch.autocast("cpu", torch.bfloat16):
+        mixed = quantizer(z)
+    plain = quantizer(z)
+    assert mixed.quantized.dtype == torch.float32
+    assert torch.equal(mixed.codes, plain.codes)

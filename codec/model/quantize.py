@@ -203,7 +203,13 @@ class ResidualVQ(nn.Module):
 
         ``active`` [B] (int) is the number of levels whose output reaches the decoder for each
         item: quantizer dropout, so one model serves every bitrate. ``None`` uses all levels.
+        Always in full precision, under autocast too: the code search and the codebooks' moving
+        averages are what the runtime's float32 search must find again.
         """
+        with torch.autocast(z.device.type, enabled=False):
+            return self._quantize(z.float(), active)
+
+    def _quantize(self, z: torch.Tensor, active: torch.Tensor | None) -> QuantizerOutput:
         b, d, t = z.shape
         flat = z.transpose(1, 2).reshape(-1, d)
         residual = flat  # z minus the (detached) codes so far: its gradient wrt z is identity

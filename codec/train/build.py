@@ -39,6 +39,7 @@ def distributed(module: nn.Module, device: torch.device) -> nn.Module:
     return nn.parallel.DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
 
 
-def autocast(device: torch.device):
-    """bfloat16 on a GPU; full precision on the CPU."""
-    return torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda")
+def autocast(device: torch.device, cpu_bf16: bool = False):
+    """bfloat16 on a GPU, and on the CPU with ``cpu_bf16``; else full precision."""
+    return torch.autocast(device.type, torch.bfloat16,
+                          enabled=device.type == "cuda" or cpu_bf16)

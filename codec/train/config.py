@@ -55,3 +55,6 @@ class TrainConfig:
                                   # "lpcnet" (also a random filter, polarity and noise)
     compile: bool = False         # fuse the compressed loss's element-wise work (torch.compile;
                                   # about a minute to compile, then 1.4x faster per step)
+    bf16: bool = False            # the forward passes under bfloat16 autocast on the CPU too
+                                  # (worth it where the CPU has AVX512-BF16 or AMX; a CUDA
+                                  # device always autocasts)

@@ -94,8 +94,9 @@ class Trainer:
         for group in self.opt.param_groups:
             group["lr"] = self.clock.learning_rate()
         quantize = self.clock.progress() >= self.cfg.ae_warmup
-        with autocast(self.device):
+        with autocast(self.device, self.cfg.bf16):
             recon, q = self.net(wav, codebooks, quantize)
+        recon = recon.float()  # the losses run in full precision
         wav = wav[..., : recon.shape[-1]]  # the last ``delay`` samples have no output yet
         total, terms = self.losses(Batch(wav, recon, q, codebooks, self.clock.step))
         self.opt.zero_grad(set_to_none=True)

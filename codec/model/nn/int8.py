@@ -72,7 +72,11 @@ class _Int8Linear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        return grad @ weight, grad.flatten(0, -2).t() @ x.flatten(0, -2), None
+        # under autocast the product (and so ``grad``) is bfloat16 while x or weight may not be;
+        # each gradient is computed in grad's precision and returned in its input's
+        grad_x = grad @ weight.to(grad.dtype)
+        grad_w = grad.flatten(0, -2).t() @ x.flatten(0, -2).to(grad.dtype)
+        return grad_x.to(x.dtype), grad_w.to(weight.dtype), None
 
 
 class _MatMulNBits(torch.autograd.Function):
