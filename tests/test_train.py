@@ -451,3 +451,14 @@ def test_bf16_steps_train_a_spectral_int8_model_with_a_float32_code_search(tmp_p
     plain = quantizer(z)
     assert mixed.quantized.dtype == torch.float32
     assert torch.equal(mixed.codes, plain.codes)
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
+    from codec.train.build import cpu_has_native_bf16
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert cpu_has_native_bf16(str(info)) is False
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n")
+    assert cpu_has_native_bf16(str(info)) is True
+    assert cpu_has_native_bf16(str(tmp_path / "absent")) is None

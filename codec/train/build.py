@@ -39,6 +39,16 @@ def distributed(module: nn.Module, device: torch.device) -> nn.Module:
     return nn.parallel.DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
 
 
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), from Linux's
+    ``/proc/cpuinfo``; ``None`` where that file cannot be read."""
+    try:
+        flags = Path(cpuinfo).read_text().split()
+    except OSError:
+        return None
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def autocast(device: torch.device, cpu_bf16: bool = False):
     """bfloat16 on a GPU, and on the CPU with ``cpu_bf16``; else full precision."""
     return torch.autocast(device.type, torch.bfloat16,

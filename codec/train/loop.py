@@ -30,7 +30,7 @@ from ..model import Codec, CodecConfig
 from ..runtime.signals import STOPS, deferred
 from .adversary import Adversary
 from .averaging import WeightAverage
-from .build import autocast, distributed, initial_model
+from .build import autocast, cpu_has_native_bf16, distributed, initial_model
 from .checkpoint import export_model, resume, save_checkpoint
 from .config import TrainConfig
 from .data import AUGMENTATIONS, Augment, SpeechCorpus, fixed_crops
@@ -55,6 +55,9 @@ class Trainer:
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self.train = train
+        if cfg.bf16 and self.device.type == "cpu" and cpu_has_native_bf16() is False:
+            print("warning: --bf16 on a CPU without AVX512-BF16 or AMX: bfloat16 is emulated "
+                  "there, and slower than float32")
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model: Codec = initial_model(model_config, init_from).train().to(self.device)
         self.net = distributed(self.model, self.device)
