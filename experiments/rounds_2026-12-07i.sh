@@ -11,6 +11,11 @@
 #   low70:  --bitrate-decay 0.7 (1.5 / 3 / 6 / 9 kbps drawn 39 / 27 / 19 / 13 % of the time):
 #           round 6 left every candidate behind spec23L10 at 3 kbps only; this leans the
 #           training towards the low bitrates, as spec23L10's own round did (0.85 against 1.0)
+# The selection rule, fixed before any of this round's scores: every candidate (round 6's end
+# included) against the shipped spec23L10 on all 96 held-out utterances of 2-10 s
+# (`scripts/compare_models.py --no-latent --files 96`); it ships only if ahead at 1.5, 3, 6 and
+# 9 kbps in both WB-PESQ and STOI there. The 24 files of earlier rounds resolve about 0.02 and
+# are still reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARM=${1:?usage: $0 round7|low70 [RUNS-FOLDER]}
