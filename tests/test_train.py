@@ -414,6 +414,27 @@ def test_blocks_grown_a_wider_hidden_layer_start_as_the_model_they_came_from(tmp
     assert down.weight.grad[:, 64:].abs().sum() > 0
 
 
+@pytest.mark.parametrize("int8", [False, True])
+def test_a_model_grown_a_decoder_block_starts_as_the_model_it_came_from(tmp_path, int8):
+    from codec.model import save_model
+    from codec.train.transplant import load_variant
+    torch.manual_seed(0)
+    tiny = replace(TINY, encoder="spectral", decoder="spectral", hop_size=320, width=32,
+                   encoder_blocks=1, decoder_blocks=1, int8=int8)
+    save_model(build_codec(tiny).eval(), tmp_path)
+    plain, grown = load_variant(str(tmp_path)), load_variant(f"{tmp_path}:decoder_blocks=2")
+    new = grown.decoder.net.blocks[1]
+    assert len(grown.decoder.net.blocks) == 2 and torch.equal(new.scale, torch.zeros_like(new.scale))
+    x = torch.randn(1, 1, 8 * 320) * 0.1
+    with torch.no_grad():
+        codes = plain.encode(x)
+        torch.testing.assert_close(grown.decode(codes), plain.decode(codes), atol=0, rtol=0)
+    # the new block opens: its layer scale gets a gradient at once
+    grown.train()
+    grown.decoder(grown.quantizer.decode(codes)).square().mean().backward()
+    assert new.scale.grad.abs().sum() > 0
+
+
 def test_coarse_commit_weight_scales_the_commitment_of_the_lowest_bitrates_levels(tmp_path):
     """``coarse_commit_weight``: the levels of the lowest bitrate (3 of 18 here) count that many
     times in ``vq/commit``; 1 is the plain mean over levels."""

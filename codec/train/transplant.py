@@ -15,6 +15,9 @@ Used by ``--init-from`` when the new config differs from the saved model's (for 
   layer, grown a larger ``expansion``) keeps its old rows; the new ones keep their random
   initialisation. With the next layer's new inputs at zero (the rule above), the grown block
   computes exactly what it did, and training brings the new units in.
+* A ConvNeXt block the old model did not have (``decoder_blocks`` or ``encoder_blocks`` grown)
+  starts with its layer scale at zero, so it adds nothing to the residual stream: the deeper
+  model computes exactly what it did, and training opens the new block.
 * A quantizer level whose codebook changed shape starts untrained, so the first training batch
   initialises it (principal axes and k-means on that batch's residuals).
 """
@@ -63,6 +66,8 @@ def transplant(src: Codec, dst: Codec) -> list[str]:
                     and s.shape[1:] == t.shape[1:] and s.shape[0] < t.shape[0]:
                 t[: s.shape[0]] = s
             else:
+                if s is None and name.endswith(".scale") and ".blocks." in name:
+                    t.zero_()  # a new residual block starts as the identity
                 skipped.append(name)
         for i, level in enumerate(dst.quantizer.levels):
             if f"quantizer.levels.{i}.codebook" in skipped:
