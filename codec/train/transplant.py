@@ -46,7 +46,8 @@ def load_variant(spec: str) -> Codec:
 
 
 def transplant(src: Codec, dst: Codec) -> list[str]:
-    """Copy ``src``'s weights into ``dst`` where they fit; returns the names left as built."""
+    """Copy ``src``'s weights into ``dst`` where they fit; returns the names that got none of
+    ``src``'s weights (left as built, or a new block's layer scale set to zero)."""
     source, target = src.state_dict(), dst.state_dict()
     skipped = []
     with torch.no_grad():
@@ -65,9 +66,10 @@ def transplant(src: Codec, dst: Codec) -> list[str]:
             elif s is not None and name.startswith(("encoder.", "decoder.")) \
                     and s.shape[1:] == t.shape[1:] and s.shape[0] < t.shape[0]:
                 t[: s.shape[0]] = s
+            elif s is None and name.endswith(".scale") and ".blocks." in name:
+                t.zero_()  # a new residual block starts as the identity
+                skipped.append(name)
             else:
-                if s is None and name.endswith(".scale") and ".blocks." in name:
-                    t.zero_()  # a new residual block starts as the identity
                 skipped.append(name)
         for i, level in enumerate(dst.quantizer.levels):
             if f"quantizer.levels.{i}.codebook" in skipped:
