@@ -12,7 +12,7 @@
 #   e2d3i8: e2d3's best so far (runs/spec-e2d3/best) with 8-bit layers (codec/model/nn/int8.py: the shape
 #         that fits the budget), trained on with the rounding in the loop.
 # INIT (default checkpoints/spec32bG) is the model to start from; spec32bG has since been
-# replaced (now by checkpoints/spec23L12) and lives at commit c232b00:
+# replaced (now by checkpoints/spec23L13) and lives at commit c232b00:
 #   mkdir -p checkpoints/spec32bG && for f in codec.pt config.json; do
 #     git show c232b00:checkpoints/spec32bG/$f > checkpoints/spec32bG/$f; done
 # Usage: experiments/ab_depth_2026-12-01.sh e2d3|e1d2|e2d2|e2d3i8 [threads]. Re-running an arm resumes it.

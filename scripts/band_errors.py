@@ -4,8 +4,8 @@ resolve the harmonics of a voice: level, complex SNR (waveform and phase), magni
 spectrum alone) and the correlation of the band's log-energy over time. Diagnosis only, never a
 loss; the held-out utterances of ``compare_models.py``.
 
-    python scripts/band_errors.py --kbps 1.5 codec/weights checkpoints/spec23L12
-    python scripts/band_errors.py --unquantized codec/weights checkpoints/spec23L12
+    python scripts/band_errors.py --kbps 1.5 codec/weights checkpoints/spec23L13
+    python scripts/band_errors.py --unquantized codec/weights checkpoints/spec23L13
 """
 
 from __future__ import annotations

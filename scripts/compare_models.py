@@ -11,7 +11,7 @@ and the same for the latent decoded unquantized (rows "latent"; ``--no-latent`` 
 Each model runs offline (``Codec.encode`` / ``Codec.decode``, aligned and as long as the input).
 
     python scripts/compare_models.py codec/weights runs/bake-stft/best --json out/heldout.json
-    python scripts/compare_models.py codec/weights checkpoints/spec23L12:search_beams=1,1
+    python scripts/compare_models.py codec/weights checkpoints/spec23L13:search_beams=1,1
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ time per graph), so a slow spell of a shared machine falls on all of them alike.
 median and the minimum per call, and each model's encode + decode median over the first's.
 Only the graphs: ``scripts/benchmark.py --candidate`` times whole streams beside Lyra.
 
-    python scripts/graph_times.py codec/weights checkpoints/spec23L12 \\
-        checkpoints/spec23L12:int8=false checkpoints/spec23L12:decoder_blocks=5
+    python scripts/graph_times.py codec/weights checkpoints/spec23L13 \\
+        checkpoints/spec23L13:int8=false checkpoints/spec23L13:decoder_blocks=5
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ pystoi's own steps (resampling to 10 kHz, silent frames removed, 384 ms segments
 and normalised band envelopes), with the correlation kept per band instead of averaged; the
 mean over bands is STOI. Diagnosis only, never a loss.
 
-    python scripts/stoi_bands.py --kbps 1.5 codec/weights checkpoints/spec23L12
+    python scripts/stoi_bands.py --kbps 1.5 codec/weights checkpoints/spec23L13
 
 ``--unquantized`` decodes the encoder's latents as they are (no codes): what the quantizer costs,
 against what the encoder and decoder lose by themselves.

@@ -7,7 +7,7 @@ Pack first, where the data is (``codec/train/pack.py``: train and held-out speak
 
     python scripts/train_gpu.py pack out/pack                        # from ../shared/data/train.tsv
     python scripts/train_gpu.py train out/pack --minutes 10 --run-dir out/gpu1 \\
-        --init-from checkpoints/spec23L12                              # any scripts/train.py flag
+        --init-from checkpoints/spec23L13                              # any scripts/train.py flag
 
 The run's best held-out model (WB-PESQ at 6 kbps, in the shipped format) is written to
 ``RUN_DIR/best``; ``RUN_DIR/checkpoint.pt`` resumes. ``--minutes`` is wall-clock time in training

@@ -64,7 +64,7 @@ def test_streaming_equals_offline_on_speech(shipped_model, clip):
     # Codes flip where two codewords are near-equidistant: the per-frame and whole-file passes
     # sum in different orders, and the 8-bit layers' input rounding (codec/model/nn/int8.py)
     # turns such 1e-7 differences into whole steps. spec23L8 flips 0.4-3.0% of its 6 kbps codes
-    # on these clips (measured; spec23L9 to spec23L12 pass the same checks), and in the coarse level 1
+    # on these clips (measured; spec23L9 to spec23L13 pass the same checks), and in the coarse level 1
     # frame of 232 on the noisy clip (none on the others); the flips do not change what is
     # heard (the log-mel checks below).
     assert (streamed[0] != offline[0]).mean() <= 0.01

@@ -34,7 +34,7 @@ from ..model import Codec, CodecConfig, build_codec, load_model
 def load_variant(spec: str) -> Codec:
     """A saved model folder, or ``DIR:field=value,...``: the folder's model with those config
     changes, its weights copied wherever they fit (``transplant``), in eval mode. For example
-    ``checkpoints/spec23L12:decoder_blocks=5`` or ``codec/weights:search_beams=8,4``."""
+    ``checkpoints/spec23L13:decoder_blocks=5`` or ``codec/weights:search_beams=8,4``."""
     folder, _, changes = spec.partition(":")
     model = load_model(folder)
     if not changes:
